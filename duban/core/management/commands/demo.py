@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from duban.core.progress import Progress
+from duban.demo import DEMO_PASSWORD, USERS, build_demo
+
+
+class Command(BaseCommand):
+    help = "Create or update the database and load the demo data (safe to run again)."
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        progress = Progress(3, "demo")
+        summary = build_demo(progress=progress)
+        seconds = progress.finish()
+        self.stdout.write(
+            f"Demo data ready in {seconds:.1f}s: {summary.departments} departments, "
+            f"{summary.users} users, {summary.commitments} commitments."
+        )
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, full_name, role, _department in USERS:
+            self.stdout.write(f"  {username:<10} {role.label:<14} {full_name}")
