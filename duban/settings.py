@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "duban.accounts",
     "duban.audit",
     "duban.plans",
+    "duban.projects",
+    "duban.cases",
 ]
 
 MIDDLEWARE = [

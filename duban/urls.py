@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from duban.api import api
 from duban.core import views as core_views
 
 urlpatterns = [
@@ -10,6 +11,10 @@ urlpatterns = [
     path("accounts/", include("duban.accounts.urls")),
     path("audit/", include("duban.audit.urls")),
     path("plans/", include("duban.plans.urls")),
+    path("projects/", include("duban.projects.urls")),
+    path("cases/", include("duban.cases.urls")),
+    path("open311/v2/", include("duban.cases.open311_urls")),
+    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_variable_is_documented():
-    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    # docs/configuration.md lists the platform's variables; a module may document its own
+    # in its docs page.
+    doc = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").glob("*.md"))
     read_by_code = set(env.KNOWN)
     # Also catch a variable read anywhere else in the code, bypassing duban/env.py.
     for path in (ROOT / "duban").rglob("*.py"):

@@ -95,3 +95,38 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     address = models.GenericIPAddressField(null=True, db_index=True)
     at = models.DateTimeField(db_index=True)
+
+
+class ApiClient(models.Model):
+    """Another system that calls Duban's API with a key: the statistics bureau filing
+    monthly figures, an inspection app filing cases, an Open311 client. Only a hash of the
+    key is stored."""
+
+    class Scope(models.TextChoices):
+        PROGRESS = "progress", _("File progress reports")
+        CASES = "cases", _("Submit cases")
+        OPEN311 = "open311", _("Open311 client")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("The department the system files for, where that matters."),
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    key_prefix = models.CharField(
+        max_length=8, help_text=_("First characters, to recognise a key.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return self.name

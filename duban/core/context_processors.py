@@ -1,19 +1,30 @@
 from __future__ import annotations
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from duban import clock
+
+
+def _link(items, label, name):
+    # A module's pages appear in the navigation once the module provides them.
+    try:
+        items.append((label, reverse(name)))
+    except NoReverseMatch:
+        pass
 
 
 def _nav(user):
     if not user.is_authenticated:
         return []
     items = [(_("Home"), reverse("core:home"))]
-    if user.sees_everything or user.role == "reporter":
-        items.append((_("Plan"), reverse("plans:overview")))
+    items.append((_("Plan"), reverse("plans:overview")))
     if user.is_planner:
         items.append((_("Import report"), reverse("plans:import")))
+    _link(items, _("Projects"), "projects:index")
+    _link(items, _("Cases"), "cases:index")
+    if user.sees_everything:
+        _link(items, _("Cockpit"), "cockpit:index")
     if user.role == "admin" or user.is_superuser:
         items.append((_("Audit log"), reverse("audit:list")))
         items.append((_("Administration"), reverse("admin:index")))
