@@ -156,11 +156,10 @@ def _is_heading(c: str) -> bool:
     """c: a line without surrounding whitespace/markup (folded)."""
     if not c or len(c) > 60:
         return False
-    if _NUMBERED.match(c):
-        body = c[_NUMBERED.match(c).end() :]
-        if len(c) <= 40 and not re.search(r"[0-9]", body) and "。" not in c.rstrip("。"):
-            return True
-        return False
+    m = _NUMBERED.match(c)
+    if m:
+        body = c[m.end() :]
+        return len(c) <= 40 and "。" not in c.rstrip("。") and not FIGURE_RE.search(body)
     if _CLAUSE_PUNCT.search(c) or c.endswith("、"):
         return False
     return True
@@ -309,6 +308,11 @@ _COMPARISON_TAIL = re.compile(
     r"(?:高于|低于|快于|慢于|高出|超出|领先|优于|多于|少于|好于|相当于|是)[^0-9,;。]{1,14}$"
     r"|比(?!上年|去年|上年度|同期|[0-9]{4}年)[^0-9,;。]{1,12}(?:高|低|快|慢|多|少)(?:出)?$"
 )
+# 建成后预计年产值50亿元: what a project is expected to yield is not a commitment
+_FORECAST = re.compile(r"(?:建成|投产|达产|达效|运营|投用|实施)后")
+_FORECAST_AFTER = re.compile(
+    r"预计[^,;。]{0,6}?(?:年产值|年销售|年营业|年收入|年税收|年产|可实现|可带动|可新增|可)"
+)
 _ABSTRACT_HEAD = re.compile(
     r"[^,;。、0-9]{0,6}?(?:方向|方面|领域|任务|指标|举措|措施|实事|原则|要求|行动|战略|路径|"
     r"机制|体系|环节|板块|抓手|导向|理念|短板|攻坚战|专项|清单|计划|工程包|大会|会议)"
@@ -369,7 +373,7 @@ _FAN_RE = re.compile(r"翻(?:了)?(?P<n>一|两|二|三)?番")
 _EVENT = re.compile(
     r"开工|建成|投用|投运|开岛|运营|竣工|完工|通车|开业|落地|启用|开放|交付|封顶|入驻|上线|"
     r"挂牌|投产|达产|开通|通水|通电|并网|验收|揭牌|开园|开馆|运行|搬迁|迁入|办结|试运行|亮相|"
-    r"营业|完成|实现|启动|出让|开学|招生|移交|贯通|合龙"
+    r"营业|完成|实现|启动|出让|开学|招生|移交|贯通|合龙|投入使用|交付使用|使用|运营|试运营"
 )
 _TIME_ONLY_NOISE = re.compile(r"力争|争取|确保|到|在|于|前|之前|以前|底前|全面|基本")
 
@@ -433,7 +437,8 @@ class _Reader:
         self.norm = norm
         self.plan = plan
         self.out: list[Commitment] = []
-        self.seen: set[tuple[str, str, str]] = set()
+        self.seen_prev: set[tuple[str, str]] = set()
+        self.seen_next: set[tuple[str, str]] = set()
         self.section: str | None = None
         self.sec_ctx: _Ctx | None = None
         self.last_indicator = ""
@@ -522,21 +527,28 @@ class _Reader:
 
         # stance context per clause
         para_ctx = _marker_ctx(s[clauses[0][0] :], self.plan)
-        sent_ctx: _Ctx | None = None
+        sent_ctx: _Ctx | None = None  # from a marker opening the sentence
+        part_ctx: _Ctx | None = None  # from a marker inside it, until the next ; or 。
         sent_deadline: Deadline | None = None
         cur_sent = -1
         for k, (a, b, sid) in enumerate(clauses):
             text = s[a:b]
             if sid != cur_sent:
                 cur_sent = sid
-                sent_ctx = None
+                sent_ctx = part_ctx = None
                 sent_deadline = None
                 if sid == 0:
                     sent_ctx = para_ctx
-            mk = _marker_ctx(text, self.plan)
-            if mk is not None:
-                sent_ctx = mk
-            ctx = sent_ctx or self.sec_ctx
+                mk = _marker_ctx(text, self.plan)
+                if mk is not None:
+                    sent_ctx = mk
+            else:
+                if a > 0 and s[a - 1] == ";":
+                    part_ctx = None
+                mk = _marker_ctx(text, self.plan)
+                if mk is not None:
+                    part_ctx = mk
+            ctx = part_ctx or sent_ctx or self.sec_ctx
             if _MARK_NOW.search(text):
                 ctx = _Ctx("target", self.plan)
             if ctx is None:
@@ -554,20 +566,21 @@ class _Reader:
                     continue
             prev_t = s[clauses[k - 1][0] : clauses[k - 1][1]] if k else ""
             next_t = s[clauses[k + 1][0] : clauses[k + 1][1]] if k + 1 < len(clauses) else ""
+            # a clause repeated word for word together with a neighbour is a duplicated
+            # passage: read it once
+            kp, kn = (prev_t, text), (text, next_t)
+            if kp in self.seen_prev or kn in self.seen_next:
+                continue
+            got = False
             if k in by_clause or k in fan_by_clause:
-                key = (prev_t, text, next_t)
-                if key in self.seen:
-                    continue
                 got = self._clause(
                     clean, a, b, by_clause.get(k, []), fan_by_clause.get(k, []), ctx, sent_deadline
                 )
-                if got:
-                    self.seen.add(key)
-                    continue
-            if ctx.stance == "target":
-                key = (prev_t, text, next_t)
-                if key not in self.seen and self._milestone(clean, a, b, ctx, sent_deadline):
-                    self.seen.add(key)
+            if not got and ctx.stance == "target":
+                got = self._milestone(clean, a, b, ctx, sent_deadline)
+            if got:
+                self.seen_prev.add(kp)
+                self.seen_next.add(kn)
 
     # ------------------------------------------------------------------ milestone
 
@@ -665,7 +678,9 @@ class _Reader:
                 figs.append(_Fig(None, "growth", comp, v, None, "%", si, fs, fe))  # type: ignore[arg-type]
                 continue
             assert q is not None
-            f = self._judge(s, q, pre_text, pre_all, after, later, si, clause)
+            f = self._judge(
+                s, q, pre_text, pre_all, after, later, si, clause, ctx.stance == "target"
+            )
             if f is not None:
                 figs.append(f)
 
@@ -745,6 +760,7 @@ class _Reader:
         later: bool,
         si: int,
         clause: str,
+        self_target: bool,
     ) -> _Fig | None:
         """Decide whether a figure is a commitment, and its measure."""
         nb = q.num_start
@@ -753,7 +769,9 @@ class _Reader:
         # ranks, names, codes
         if before == "第" or (before == "前" and q.unit in ("名", "位")):
             return None
-        if nxt in ("级", "强", "号", "届", "批", "代", "型", "线", "路"):
+        if nxt in ("级", "强", "号", "届", "批", "代", "型", "线") or (
+            q.unit == "位" and nxt == "数"
+        ):
             return None
         if q.unit in TIME_UNITS and nxt not in _PUNCT_AFTER and nxt not in ("内", "以"):
             return None
@@ -764,7 +782,9 @@ class _Reader:
         if thresholdish and nxt not in _PUNCT_AFTER and later:
             return None
         # forecasts, streaks, comparisons
-        if "预计" in pre_all or pre_all.endswith("连续"):
+        if pre_all.endswith("连续") or _FORECAST.search(clause):
+            return None
+        if "预计" in pre_all and (self_target or _FORECAST_AFTER.search(pre_all)):
             return None
         if _COMPARISON_TAIL.search(pre_all):
             return None
