@@ -280,20 +280,26 @@ def _heading_ctx(h: str, plan: int) -> _Ctx | None:
     return None
 
 
-def _marker_ctx(clause: str, plan: int) -> _Ctx | None:
-    """Year marker at the start of a sentence or clause: 2021年, 到2025年, 去年, 今年."""
+def _marker_ctx(clause: str, plan: int) -> tuple[_Ctx, bool] | None:
+    """Year marker at the start of a clause (2021年, 到2025年, 去年, 今年), and whether it
+    holds beyond its sentence (a horizon such as 到2025年 does not)."""
     m = _MARK_ABS.match(clause)
     if m:
         y = int(m.group("y"))
+        lasting = m.group("pre") not in _HORIZON_PRE and y <= plan
         if y < plan:
-            return _Ctx("actual", y)
-        return _Ctx("target", y)
+            return _Ctx("actual", y), lasting
+        return _Ctx("target", y), lasting
     m = _MARK_PAST.match(clause)
     if m:
-        return _Ctx("actual", plan - 1)
+        return _Ctx("actual", plan - 1), True
     if _MARK_NOW.match(clause):
-        return _Ctx("target", plan)
+        return _Ctx("target", plan), True
     return None
+
+
+_HORIZON_PRE = frozenset({"到", "至", "力争到", "力争在", "预计到", "截至", "截止"})
+_OPENING = re.compile(r"[^,;。!?:]{1,8}:")
 
 
 _TARGET_CUE = re.compile(r"力争|确保|争取|计划|目标|预期|将|要|拟|努力")
@@ -440,7 +446,8 @@ class _Reader:
         self.seen_prev: set[tuple[str, str]] = set()
         self.seen_next: set[tuple[str, str]] = set()
         self.section: str | None = None
-        self.sec_ctx: _Ctx | None = None
+        self.head_ctx: _Ctx | None = None  # from the last heading that names a year or kind
+        self.flow_ctx: _Ctx | None = None  # from a year marker opening a sentence since then
         self.last_indicator = ""
 
     def run(self) -> list[Commitment]:
@@ -448,14 +455,18 @@ class _Reader:
             if block.heading:
                 s, e = block.spans[0]
                 self.section = _strip_markup(self.raw[s:e]) or None
-                ctx = _heading_ctx(_strip_markup(self.norm[s:e]), self.plan)
-                if ctx is not None:
-                    self.sec_ctx = ctx
+                self._heading(_strip_markup(self.norm[s:e]))
                 continue
             self._paragraph(block)
         return self.out
 
     # ------------------------------------------------------------------ paragraph
+
+    def _heading(self, h: str) -> None:
+        self.flow_ctx = None
+        ctx = _heading_ctx(h, self.plan)
+        if ctx is not None:
+            self.head_ctx = ctx
 
     def _paragraph(self, block: _Block) -> None:
         clean = _Clean(self.norm, block.spans)
@@ -474,14 +485,16 @@ class _Reader:
         if body_start:
             a, b = clean.span(0, body_start - 1, self.raw)
             self.section = _strip_markup(self.raw[a:b]) or self.section
-            ctx = _heading_ctx(s[: body_start - 1], self.plan)
-            if ctx is not None:
-                self.sec_ctx = ctx
+            self._heading(s[: body_start - 1])
 
         figs_all = [m for m in FIGURE_RE.finditer(s, body_start)]
         fans = [m for m in _FAN_RE.finditer(s, body_start)]
         has_dates = DEADLINE_RE.search(s, body_start) is not None
         if not figs_all and not fans and not has_dates:
+            m = _OPENING.match(s, body_start)
+            mk = _marker_ctx(s[m.end() if m else body_start :], self.plan)
+            if mk is not None and mk[1]:
+                self.flow_ctx = mk[0]
             return
 
         quotes = [(m.start(), m.end()) for m in _QUOTE_RE.finditer(s)]
@@ -525,30 +538,32 @@ class _Reader:
             if k >= 0 and not in_quote(m.start()):
                 fan_by_clause.setdefault(k, []).append(m)
 
-        # stance context per clause
-        para_ctx = _marker_ctx(s[clauses[0][0] :], self.plan)
+        # stance context per clause: a year marker opening a sentence (过去一年, 2021年, 今年)
+        # holds for the paragraphs after it too, until the next heading or marker; a horizon
+        # (到2025年) holds for its sentence; a marker inside a sentence until the next ; or 。
         sent_ctx: _Ctx | None = None  # from a marker opening the sentence
         part_ctx: _Ctx | None = None  # from a marker inside it, until the next ; or 。
         sent_deadline: Deadline | None = None
         cur_sent = -1
         for k, (a, b, sid) in enumerate(clauses):
             text = s[a:b]
+            opening = sid != cur_sent or (a > 0 and s[a - 1] == ":")
             if sid != cur_sent:
                 cur_sent = sid
                 sent_ctx = part_ctx = None
                 sent_deadline = None
-                if sid == 0:
-                    sent_ctx = para_ctx
-                mk = _marker_ctx(text, self.plan)
-                if mk is not None:
-                    sent_ctx = mk
-            else:
-                if a > 0 and s[a - 1] == ";":
-                    part_ctx = None
-                mk = _marker_ctx(text, self.plan)
-                if mk is not None:
-                    part_ctx = mk
-            ctx = part_ctx or sent_ctx or self.sec_ctx
+            elif a > 0 and s[a - 1] == ";":
+                part_ctx = None
+            mk = _marker_ctx(text, self.plan)
+            if mk is not None:
+                if not opening:
+                    part_ctx = mk[0]
+                elif mk[1]:
+                    self.flow_ctx = mk[0]
+                    sent_ctx = None
+                else:
+                    sent_ctx = mk[0]
+            ctx = part_ctx or sent_ctx or self.flow_ctx or self.head_ctx
             if _MARK_NOW.search(text):
                 ctx = _Ctx("target", self.plan)
             if ctx is None:

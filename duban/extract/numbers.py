@@ -24,7 +24,7 @@ CN_NUM_CHARS = "零〇一二两三四五六七八九十百千"
 _CN_START = "一二两三四五六七八九十"
 # A Chinese numeral: starts with a digit word (not 百/千 alone: 百姓, 千家万户), may hold an
 # inner 万 when more numeral follows (三万五千).
-CN_NUM = rf"[{_CN_START}][{CN_NUM_CHARS}]*(?:万[{CN_NUM_CHARS}]+)?"
+CN_NUM = rf"[{_CN_START}][{CN_NUM_CHARS}]*(?:万[{CN_NUM_CHARS}]+)?|[百千](?=万|亿)"
 AR_NUM = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?"
 NUM = rf"(?:{AR_NUM}|{CN_NUM})"
 
@@ -58,6 +58,8 @@ def cn_to_decimal(s: str) -> Decimal | None:
     """Value of a Chinese numeral (两千 → 2000), or None if it is not one."""
     if len(s) == 1 and s in _SIMPLE_CN:
         return Decimal(_SIMPLE_CN[s])
+    if s[0] in "百千":  # 千亿元, 百万人: an implied 一
+        s = "一" + s
     try:
         import cn2an  # imported lazily: it costs ~0.2 s
 
