@@ -16,7 +16,13 @@ PASSWORD = "correct horse battery staple"
 def make_user(username: str, role: str, department):
     from duban.accounts.models import User
 
-    user = User(username=username, role=role, department=department, first_name=username)
+    user = User(
+        username=username,
+        role=role,
+        department=department,
+        first_name=username,
+        email=f"{username}@example.gov.cn",
+    )
     user.set_password(PASSWORD)
     user.save()
     return user

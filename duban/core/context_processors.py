@@ -21,6 +21,11 @@ def _nav(user):
     items.append((_("Plan"), reverse("plans:overview")))
     if user.is_planner:
         items.append((_("Import report"), reverse("plans:import")))
+        items.append((_("Reviews"), reverse("plans:reviews")))
+    if user.role == "reporter" and user.department_id:
+        items.append((_("My department"), reverse("plans:department", args=[user.department.code])))
+    items.append((_("Notices"), reverse("plans:notices")))
+    items.append((_("Inbox"), reverse("plans:inbox")))
     _link(items, _("Projects"), "projects:index")
     _link(items, _("Cases"), "cases:index")
     if user.sees_everything:

@@ -22,6 +22,10 @@ class AsOfMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(("/api/", "/open311/")):
+            # APIs take as_of as an ordinary parameter of the call, not a session pin.
+            request.as_of = None
+            return self.get_response(request)
         user = getattr(request, "user", None)
         allowed = bool(user and user.is_authenticated and user.sees_everything)
         if "as_of" in request.GET:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -83,3 +86,154 @@ class ProposalForm(forms.ModelForm):
 
     def clean_unit(self):
         return (self.cleaned_data.get("unit") or "").strip() or None
+
+
+class ProgressForm(forms.Form):
+    period_end = forms.DateField(
+        label=_("Period ending"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    value = forms.DecimalField(label=_("Figure"), required=False, max_digits=24, decimal_places=4)
+    done_date = forms.DateField(
+        label=_("Done on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    work_done = forms.CharField(
+        label=_("What was done"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    problems = forms.CharField(
+        label=_("Problems"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    next_steps = forms.CharField(
+        label=_("Next steps"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    evidence = forms.FileField(label=_("Evidence (image, PDF, Word or Excel)"), required=False)
+
+    def __init__(self, *args, commitment=None, periods=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commitment = commitment
+        if periods:
+            self.fields["period_end"] = forms.TypedChoiceField(
+                label=_("Period ending"),
+                choices=[(p.isoformat(), p.isoformat()) for p in periods],
+                coerce=dt.date.fromisoformat,
+            )
+        if commitment is not None and commitment.measure == "milestone":
+            del self.fields["value"]
+        elif commitment is not None:
+            del self.fields["done_date"]
+            unit = commitment.unit or ""
+            self.fields["value"].label = {
+                "level": _("Cumulative figure this year (%(unit)s)"),
+                "growth": _("Year-to-date growth (%(unit)s)"),
+                "share": _("Current rate (%(unit)s)"),
+            }.get(commitment.measure, _("Figure")) % {"unit": unit}
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("return", _("Return"))])
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class AssignForm(forms.Form):
+    lead_department = forms.ModelChoiceField(label=_("Lead department"), queryset=None)
+    co_departments = forms.ModelMultipleChoiceField(
+        label=_("Co-departments"), queryset=None, required=False
+    )
+    cadence = forms.ChoiceField(label=_("Reporting cadence"), choices=())
+    data_source = forms.ChoiceField(label=_("Data source"), choices=())
+    metric = forms.ChoiceField(label=_("Metric"), required=False, choices=())
+    pace_profile = forms.ChoiceField(label=_("Pace"), choices=())
+    pace_values = forms.CharField(
+        label=_("Pace values"),
+        required=False,
+        help_text=_(
+            "12 numbers separated by commas: last year's monthly actuals (seasonal) or this year's planned cumulative values (monthly plan)."
+        ),
+    )
+    from_baseline = forms.BooleanField(label=_("Progress counts from the baseline"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from duban.accounts.models import Department
+        from duban.plans.metrics import metric_choices
+        from duban.plans.models import Cadence, DataSource, PaceProfile
+
+        super().__init__(*args, **kwargs)
+        self.fields["lead_department"].queryset = Department.objects.all()
+        self.fields["co_departments"].queryset = Department.objects.all()
+        self.fields["cadence"].choices = Cadence.choices
+        self.fields["data_source"].choices = DataSource.choices
+        self.fields["metric"].choices = [("", "—"), *metric_choices()]
+        self.fields["pace_profile"].choices = PaceProfile.choices
+
+    def clean_pace_values(self):
+        raw = (self.cleaned_data.get("pace_values") or "").replace("，", ",").strip()
+        if not raw:
+            return None
+        parts = [p.strip() for p in raw.split(",")]
+        if len(parts) != 12:
+            raise forms.ValidationError(_("Give exactly 12 numbers, one per month."))
+        try:
+            return [str(Decimal(p)) if p else None for p in parts]
+        except InvalidOperation:
+            raise forms.ValidationError(_("Every value must be a number.")) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("data_source") == "computed" and not data.get("metric"):
+            self.add_error("metric", _("A computed commitment needs a metric."))
+        if data.get("pace_profile") in ("seasonal", "plan") and not data.get("pace_values"):
+            self.add_error("pace_values", _("This pace needs 12 monthly values."))
+        lead = data.get("lead_department")
+        if lead and lead in (data.get("co_departments") or []):
+            self.add_error(
+                "co_departments", _("The lead department cannot also be a co-department.")
+            )
+        return data
+
+
+class BulkAssignForm(forms.Form):
+    commitments = forms.ModelMultipleChoiceField(queryset=None)
+    lead_department = forms.ModelChoiceField(label=_("Lead department"), queryset=None)
+
+    def __init__(self, *args, plan=None, **kwargs):
+        from duban.accounts.models import Department
+        from duban.plans.models import Commitment
+
+        super().__init__(*args, **kwargs)
+        self.fields["commitments"].queryset = Commitment.objects.filter(plan=plan)
+        self.fields["lead_department"].queryset = Department.objects.all()
+
+
+class NoticeIssueForm(forms.Form):
+    reply_deadline = forms.DateField(
+        label=_("Reply by"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class NoticeReplyForm(forms.Form):
+    reply = forms.CharField(
+        label=_("Reasons"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    measures = forms.CharField(
+        label=_("Measures"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class SpreadsheetUploadForm(forms.Form):
+    file = forms.FileField(label=_("Filled template (.xlsx)"))

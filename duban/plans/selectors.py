@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from itertools import groupby
+from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils import timezone
 
-from duban.plans.models import Commitment, Plan, Proposal, ReportImport
+from duban import clock
+from duban.plans import pace
+from duban.plans.models import (
+    Commitment,
+    DataSource,
+    PaceProfile,
+    Plan,
+    ProgressReport,
+    Proposal,
+    ReportImport,
+)
 
 
 @dataclass
@@ -56,18 +68,176 @@ def review_page(report_import: ReportImport) -> dict:
     }
 
 
-def plan_overview(plan: Plan, *, department_id: int | None = None) -> dict:
-    commitments = (
-        Commitment.objects.filter(plan=plan).select_related("lead_department").order_by("id")
-    )
-    if department_id is not None:
-        commitments = commitments.filter(
-            Q(lead_department_id=department_id) | Q(co_departments__id=department_id)
-        ).distinct()
-    rows = list(commitments)
-    sections = [(section, list(items)) for section, items in groupby(rows, key=lambda c: c.section)]
-    return {"plan": plan, "sections": sections, "total": len(rows)}
-
-
 def imports_for(plan: Plan):
     return plan.imports.annotate(n_proposals=Count("proposals")).order_by("-created_at")
+
+
+# --- status as of a date -------------------------------------------------------------
+
+
+@dataclass
+class StatusRow:
+    commitment: Commitment
+    assessment: pace.Assessment
+    latest_value: Decimal | None
+    latest_period: dt.date | None
+    latest_done: dt.date | None
+    latest_filed: dt.date | None
+    overdue_period: dt.date | None
+
+    @property
+    def status(self) -> str:
+        return self.assessment.status
+
+    @property
+    def reason_text(self) -> str:
+        return self.assessment.reason
+
+    def filed(self, period: dt.date) -> bool:
+        return self.latest_filed is not None and self.latest_filed >= period
+
+    @property
+    def pace_percent(self) -> int:
+        return int(self.assessment.expected_fraction * 100)
+
+    @property
+    def progress_percent(self) -> int | None:
+        p = self.assessment.progress
+        if p is None:
+            return None
+        return max(0, min(int(p * self.assessment.expected_fraction * 100), 100))
+
+
+@dataclass
+class PlanStatus:
+    plan: Plan
+    as_of: dt.date
+    rows: list[StatusRow]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        result = {pace.GREEN: 0, pace.YELLOW: 0, pace.RED: 0, pace.GREY: 0, "overdue": 0}
+        for row in self.rows:
+            result[row.status] += 1
+            if row.overdue_period is not None:
+                result["overdue"] += 1
+        return result
+
+
+def target_for(commitment: Commitment, plan: Plan) -> pace.Target:
+    values = commitment.pace_values or None
+    profile = monthly_plan = None
+    if values and commitment.pace_profile == PaceProfile.SEASONAL:
+        profile = pace.seasonal_profile([Decimal(str(v)) for v in values])
+    elif values and commitment.pace_profile == PaceProfile.PLAN:
+        monthly_plan = tuple(None if v in (None, "") else Decimal(str(v)) for v in values)
+    return pace.Target(
+        measure=commitment.measure,
+        comparator=commitment.comparator,
+        value=commitment.value,
+        upper=commitment.upper,
+        deadline=commitment.deadline or dt.date(plan.year, 12, 31),
+        year_start=dt.date(plan.year, 1, 1),
+        baseline=commitment.baseline_value,
+        from_baseline=commitment.from_baseline,
+        profile=profile,
+        monthly_plan=monthly_plan,
+    )
+
+
+def _status_queryset(plan: Plan, as_of: dt.date):
+    cutoff = dt.datetime.combine(as_of, dt.time.max, tzinfo=timezone.get_default_timezone())
+    approved = ProgressReport.objects.filter(
+        commitment=OuterRef("pk"),
+        status=ProgressReport.Status.APPROVED,
+        reviewed_at__lte=cutoff,
+        period_end__lte=as_of,
+    ).order_by("-period_end", "-version")
+    filed = (
+        ProgressReport.objects.filter(
+            commitment=OuterRef("pk"),
+            status__in=[ProgressReport.Status.SUBMITTED, ProgressReport.Status.APPROVED],
+            submitted_at__lte=cutoff,
+        )
+        .order_by("-period_end")
+        .values("period_end")[:1]
+    )
+    return (
+        Commitment.objects.filter(plan=plan)
+        .select_related("lead_department")
+        .annotate(
+            latest_value=Subquery(approved.values("value")[:1]),
+            latest_period=Subquery(approved.values("period_end")[:1]),
+            latest_done=Subquery(approved.values("done_date")[:1]),
+            latest_filed=Subquery(filed),
+        )
+        .order_by("id")
+    )
+
+
+def plan_status(
+    plan: Plan,
+    *,
+    department_id: int | None = None,
+    status: str | None = None,
+    as_of: dt.date | None = None,
+    commitment_id: int | None = None,
+) -> PlanStatus:
+    """Every commitment of the plan with its status as of a date, in a fixed number of
+    queries whatever the plan's size."""
+    from duban.plans.metrics import metric_value
+
+    as_of = as_of or clock.today()
+    thresholds = pace.Thresholds(
+        yellow_ratio=plan.yellow_ratio,
+        milestone_red_days=plan.milestone_red_days,
+        report_grace_days=plan.report_grace_days,
+    )
+    queryset = _status_queryset(plan, as_of)
+    if commitment_id is not None:
+        queryset = queryset.filter(pk=commitment_id)
+    if department_id is not None:
+        queryset = queryset.filter(
+            Q(lead_department_id=department_id)
+            | Q(
+                pk__in=Commitment.co_departments.through.objects.filter(
+                    department_id=department_id
+                ).values("commitment_id")
+            )
+        )
+    rows = []
+    for c in queryset:
+        target = target_for(c, plan)
+        latest_value, latest_period = c.latest_value, c.latest_period
+        if c.data_source == DataSource.COMPUTED and c.metric:
+            latest_value, latest_period = metric_value(c.metric, plan.year, as_of), as_of
+        observation = None
+        if latest_period is not None:
+            observation = pace.Observation(latest_period, latest_value, c.latest_done)
+        assessment = pace.assess(target, observation, as_of, thresholds)
+        overdue = None
+        # Figures are reported every period until achieved; milestones report their done
+        # date, and an undone one shows in its status instead.
+        if (
+            c.data_source == DataSource.MANUAL
+            and c.measure != "milestone"
+            and not assessment.achieved
+        ):
+            due = pace.last_due_period(plan.year, c.cadence, as_of, target.deadline, thresholds)
+            if due is not None and (c.latest_filed is None or c.latest_filed < due):
+                overdue = due
+        row = StatusRow(
+            c, assessment, latest_value, latest_period, c.latest_done, c.latest_filed, overdue
+        )
+        if status is not None and not (row.status == status or (status == "overdue" and overdue)):
+            continue
+        rows.append(row)
+    return PlanStatus(plan, as_of, rows)
+
+
+def group_by_section(rows: list[StatusRow]) -> list[tuple[str, list[StatusRow]]]:
+    """Rows grouped under their section headings, in the order the report gives them."""
+    order: dict[str, list[StatusRow]] = {}
+    for row in rows:
+        order.setdefault(row.commitment.section, []).append(row)
+    return list(order.items())

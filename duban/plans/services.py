@@ -392,3 +392,56 @@ def commitment_assign(*, commitment: Commitment, actor, lead, co=None) -> Commit
             actor=actor, action="commitment.assign", instance=commitment, before=before, after=after
         )
     return commitment
+
+
+TRACKING_FIELDS = (
+    "cadence",
+    "data_source",
+    "metric",
+    "pace_profile",
+    "pace_values",
+    "from_baseline",
+)
+
+
+def commitment_configure(*, commitment: Commitment, actor, **changes) -> Commitment:
+    """Set how a commitment is tracked: cadence, data source (by hand or a metric of
+    Duban's own data), pace profile and whether progress counts from the baseline."""
+    from duban.plans import pace
+    from duban.plans.metrics import registry
+
+    if not actor.is_planner:
+        raise ValidationError(_("Only the supervision office configures tracking."))
+    unknown = set(changes) - set(TRACKING_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("Fields that cannot be edited: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
+    before = snapshot(commitment)
+    for name, value in changes.items():
+        setattr(commitment, name, value)
+    if commitment.data_source == "computed":
+        if commitment.metric not in registry():
+            raise ValidationError({"metric": _("Unknown metric %(m)s.") % {"m": commitment.metric}})
+    else:
+        commitment.metric = ""
+    if commitment.pace_profile == "seasonal":
+        try:
+            pace.seasonal_profile([Decimal(str(v or 0)) for v in (commitment.pace_values or [])])
+        except ValueError as exc:
+            raise ValidationError({"pace_values": str(exc)}) from None
+    elif commitment.pace_profile == "plan":
+        if len(commitment.pace_values or []) != 12:
+            raise ValidationError({"pace_values": _("Give exactly 12 numbers, one per month.")})
+    else:
+        commitment.pace_values = None
+    with transaction.atomic():
+        commitment.save()
+        audit_record(
+            actor=actor,
+            action="commitment.configure",
+            instance=commitment,
+            before=before,
+            after=snapshot(commitment),
+        )
+    return commitment

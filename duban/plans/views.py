@@ -8,10 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from duban import clock
 from duban.plans import selectors, services
 from duban.plans.forms import ProposalForm, ReportImportForm
-from duban.plans.models import Commitment, Plan, Proposal, ReportImport
+from duban.plans.models import Proposal, ReportImport
 
 
 def _require_planner(user):
@@ -23,49 +22,6 @@ def _require_reader(user):
     """Proposals are drafts of the supervision office: planners and leaders only."""
     if not user.sees_everything:
         raise PermissionDenied(_("Only planners and leaders can see report imports."))
-
-
-@login_required
-def overview(request):
-    plans = list(Plan.objects.all())
-    if not plans:
-        return render(request, "plans/overview.html", {"plan": None, "plans": []})
-    year = request.GET.get("year")
-    plan = None
-    if year:
-        if not year.isdigit():
-            return HttpResponseBadRequest(_("year must be a number"))
-        plan = next((p for p in plans if p.year == int(year)), None)
-        if plan is None:
-            return render(
-                request, "plans/overview.html", {"plan": None, "plans": plans}, status=404
-            )
-    else:
-        this_year = clock.today().year
-        plan = next((p for p in plans if p.year == this_year), plans[0])
-    department_id = None
-    if not request.user.sees_everything:
-        department_id = request.user.department_id or -1
-    context = selectors.plan_overview(plan, department_id=department_id)
-    context["plans"] = plans
-    if request.user.sees_everything:
-        context["imports"] = selectors.imports_for(plan)
-    return render(request, "plans/overview.html", context)
-
-
-@login_required
-def commitment_detail(request, pk: int):
-    commitment = get_object_or_404(
-        Commitment.objects.select_related("plan", "lead_department", "source_import"), pk=pk
-    )
-    if not request.user.sees_everything:
-        own = request.user.department_id
-        if own is None or (
-            commitment.lead_department_id != own
-            and not commitment.co_departments.filter(pk=own).exists()
-        ):
-            raise PermissionDenied(_("This commitment belongs to another department."))
-    return render(request, "plans/commitment_detail.html", {"commitment": commitment})
 
 
 @login_required

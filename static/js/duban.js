@@ -15,3 +15,12 @@ document.addEventListener("click", function (event) {
     found.scrollIntoView({ block: "center", behavior: "smooth" });
   }
 });
+
+// Plotly charts: a <div data-figure="{json}"> becomes a chart once plotly.min.js is loaded.
+window.addEventListener("load", function () {
+  if (!window.Plotly) return;
+  document.querySelectorAll("[data-figure]").forEach(function (el) {
+    const figure = JSON.parse(el.dataset.figure);
+    window.Plotly.newPlot(el, figure.data, figure.layout, { displaylogo: false, responsive: true });
+  });
+});
