@@ -5,6 +5,7 @@ Every step is idempotent: running it twice finds what the first run made."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from duban.accounts.models import Department, Role, User
 DEMO_PASSWORD = "duban-demo-2022"
 REPORT_NAME = "zhengdong_2022_work_conference.txt"
 DEMO_YEAR = 2022
+# The demo tells the plan year's story as of this day (make demo pins the clock to it).
+DEMO_AS_OF = dt.date(2022, 9, 30)
 
 # (code, name) of the district's departments; the first is the supervision office.
 DEPARTMENTS = [
@@ -95,6 +98,7 @@ class DemoSummary:
     departments: int
     users: int
     commitments: int
+    details: list[str]
 
 
 def demo_departments() -> dict[str, Department]:
@@ -161,19 +165,28 @@ def demo_plan(departments: dict[str, Department], planner: User):
 
 def build_demo(progress=None) -> DemoSummary:
     """Load the whole demo in one transaction: interrupted, it leaves nothing half-written."""
+    from duban.plans.demo import build_tracking_demo
+
+    details = []
+    if progress is not None:
+        progress.total = 4
     with transaction.atomic():
         departments = demo_departments()
-        if progress:
-            progress.step("departments")
         users = demo_users(departments)
         if progress:
-            progress.step("users")
+            progress.step("departments and users")
         planner = next(u for u in users if u.username == "planner")
         plan = demo_plan(departments, planner)
         if progress:
             progress.step("plan")
+        details.append(build_tracking_demo(plan=plan, planner=planner, as_of=DEMO_AS_OF))
+        if progress:
+            progress.step("progress")
+        if progress:
+            progress.step("done")
     return DemoSummary(
         departments=Department.objects.count(),
         users=User.objects.count(),
         commitments=plan.commitments.count(),
+        details=details,
     )

@@ -118,6 +118,8 @@ _database_url = env_str(
 if _database_url:
     _default_db = parse_database_url(_database_url)
 else:
+    # The embedded database works out of the box: its directory is made on first use.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "duban.sqlite3")}
 if _default_db["ENGINE"].endswith("sqlite3"):
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN

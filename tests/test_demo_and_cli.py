@@ -12,7 +12,8 @@ from django.core.management.base import CommandError
 from duban import demo
 from duban.accounts.models import Department, User
 from duban.audit.services import audit_verify
-from duban.plans.models import Commitment, ReportImport
+from duban.plans.models import Commitment, ProgressReport, ReportImport, SupervisionNotice
+from duban.plans.selectors import plan_status
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,8 +29,20 @@ def test_demo_loads_and_is_safe_to_run_twice(capsys):
     assert not Commitment.objects.filter(lead_department__isnull=True).exists()
     gdp = Commitment.objects.get(indicator="地区生产总值", measure="level")
     assert gdp.baseline_value == 127030000000 and gdp.baseline_year == 2021
+    # The story as of 2022-09-30: most on pace, a minority behind or lagging, some reports
+    # overdue, notices open.
+    story = plan_status(Commitment.objects.first().plan, as_of=demo.DEMO_AS_OF).counts
+    assert story["green"] > counts[2] / 2
+    assert 3 <= story["yellow"] + story["red"] <= counts[2] / 3
+    assert story["overdue"] >= 1
+    open_notices = SupervisionNotice.objects.filter(
+        status__in=["draft", "issued", "replied"]
+    ).count()
+    assert open_notices >= 3
+    reports = ProgressReport.objects.count()
     call_command("demo")
     assert (Department.objects.count(), User.objects.count(), Commitment.objects.count()) == counts
+    assert ProgressReport.objects.count() == reports
     assert ReportImport.objects.count() == 1
     assert audit_verify().ok
     assert User.objects.get(username="planner").check_password(demo.DEMO_PASSWORD)

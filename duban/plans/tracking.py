@@ -290,7 +290,12 @@ def notice_draft(
 
 
 def notice_issue(
-    *, notice: SupervisionNotice, actor, reply_deadline: dt.date, reason: str | None = None
+    *,
+    notice: SupervisionNotice,
+    actor,
+    reply_deadline: dt.date,
+    reason: str | None = None,
+    email: bool = True,
 ) -> SupervisionNotice:
     if not actor.is_planner:
         raise PermissionDenied(_("Only the supervision office issues notices."))
@@ -325,6 +330,7 @@ def notice_issue(
             "deadline": reply_deadline,
         },
         url=reverse("plans:notice", args=[notice.pk]),
+        email=email,
     )
     return notice
 
@@ -408,12 +414,16 @@ def supervision_sweep(*, plan, actor=None) -> list[SupervisionNotice]:
 # --- inbox and e-mail -------------------------------------------------------------------
 
 
-def _notify_department(department_id, *, kind: str, key: str, text: str, url: str) -> int:
+def _notify_department(
+    department_id, *, kind: str, key: str, text: str, url: str, email: bool = True
+) -> int:
     users = User.objects.filter(department_id=department_id, role="reporter", is_active=True)
-    return sum(notify(user=user, kind=kind, key=key, text=text, url=url) for user in users)
+    return sum(
+        notify(user=user, kind=kind, key=key, text=text, url=url, email=email) for user in users
+    )
 
 
-def notify(*, user, kind: str, key: str, text: str, url: str = "") -> int:
+def notify(*, user, kind: str, key: str, text: str, url: str = "", email: bool = True) -> int:
     """Put a line in the user's inbox and e-mail it, once per (user, kind, key)."""
     try:
         with transaction.atomic():
@@ -422,7 +432,7 @@ def notify(*, user, kind: str, key: str, text: str, url: str = "") -> int:
             )
     except IntegrityError:
         return 0
-    if user.email:
+    if email and user.email:
         send_mail(
             subject=f"[督办] {text[:60]}",
             message=f"{text}\n\n{url}",
@@ -433,7 +443,7 @@ def notify(*, user, kind: str, key: str, text: str, url: str = "") -> int:
     return 1
 
 
-def reminders_send(*, plan, days_ahead: int = 5) -> int:
+def reminders_send(*, plan, days_ahead: int = 5, email: bool = True) -> int:
     """Remind departments of reports coming due or overdue and of notices to answer."""
     from duban.plans.selectors import plan_status
 
@@ -453,6 +463,7 @@ def reminders_send(*, plan, days_ahead: int = 5) -> int:
                 text=_("Overdue: the report on %(indicator)s for the period ending %(period)s.")
                 % {"indicator": commitment.indicator, "period": row.overdue_period},
                 url=url,
+                email=email,
             )
         for period in pace.periods(plan.year, commitment.cadence):
             due = pace.report_due(period, thresholds)
@@ -470,6 +481,7 @@ def reminders_send(*, plan, days_ahead: int = 5) -> int:
                     )
                     % {"due": due, "indicator": commitment.indicator, "period": period},
                     url=url,
+                    email=email,
                 )
     for notice in SupervisionNotice.objects.filter(
         commitment__plan=plan, status=SupervisionNotice.Status.ISSUED
@@ -482,5 +494,6 @@ def reminders_send(*, plan, days_ahead: int = 5) -> int:
                 text=_("Reply to supervision notice %(number)s by %(deadline)s.")
                 % {"number": notice.number, "deadline": notice.reply_deadline},
                 url=reverse("plans:notice", args=[notice.pk]),
+                email=email,
             )
     return sent

@@ -13,13 +13,15 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
-        progress = Progress(3, "demo")
+        progress = Progress(4, "demo")
         summary = build_demo(progress=progress)
         seconds = progress.finish()
         self.stdout.write(
             f"Demo data ready in {seconds:.1f}s: {summary.departments} departments, "
             f"{summary.users} users, {summary.commitments} commitments."
         )
+        for line in summary.details:
+            self.stdout.write(f"  {line}")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, full_name, role, _department in USERS:
             self.stdout.write(f"  {username:<10} {role.label:<14} {full_name}")
