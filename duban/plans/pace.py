@@ -19,6 +19,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 GREEN, YELLOW, RED, GREY = "green", "yellow", "red", "grey"
 STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
@@ -74,15 +75,20 @@ def month_end(year: int, month: int) -> dt.date:
 
 def expected_fraction(target: Target, on: dt.date) -> Decimal:
     """Share of the work that should be done by the end of day `on`."""
-    start, end = target.year_start, target.deadline
+    return _fraction(target.year_start, target.deadline, target.profile, on)
+
+
+@lru_cache(maxsize=4096)
+def _fraction(start: dt.date, end: dt.date, profile: tuple | None, on: dt.date) -> Decimal:
+    # Cached: a plan's thousands of commitments share a handful of deadlines and dates.
     if on < start:
         return Decimal(0)
     if on >= end:
         return Decimal(1)
-    if target.profile and end.year == start.year and end.month == 12 and end.day == 31:
-        done = sum(target.profile[: on.month - 1], Decimal(0))
+    if profile and end.year == start.year and end.month == 12 and end.day == 31:
+        done = sum(profile[: on.month - 1], Decimal(0))
         days_in_month = calendar.monthrange(on.year, on.month)[1]
-        done += target.profile[on.month - 1] * Decimal(on.day) / Decimal(days_in_month)
+        done += profile[on.month - 1] * Decimal(on.day) / Decimal(days_in_month)
         return min(Decimal(1), done)
     total = _days(start, end) + 1
     return Decimal(_days(start, on) + 1) / Decimal(total)
@@ -252,16 +258,22 @@ def seasonal_profile(monthly_values: list[Decimal]) -> tuple[Decimal, ...]:
     return tuple(v / total for v in monthly_values)
 
 
+@lru_cache(maxsize=256)
+def _periods(year: int, cadence: str) -> tuple[dt.date, ...]:
+    months = range(1, 13) if cadence == "monthly" else (3, 6, 9, 12)
+    return tuple(month_end(year, m) for m in months)
+
+
 def periods(year: int, cadence: str) -> list[dt.date]:
     """Ends of the reporting periods of a year: month ends or quarter ends."""
-    months = range(1, 13) if cadence == "monthly" else (3, 6, 9, 12)
-    return [month_end(year, m) for m in months]
+    return list(_periods(year, cadence))
 
 
 def report_due(period_end: dt.date, thresholds: Thresholds = Thresholds()) -> dt.date:
     return period_end + dt.timedelta(days=thresholds.report_grace_days)
 
 
+@lru_cache(maxsize=4096)
 def last_due_period(
     year: int, cadence: str, on: dt.date, deadline: dt.date, thresholds: Thresholds = Thresholds()
 ) -> dt.date | None:

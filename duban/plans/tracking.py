@@ -390,6 +390,7 @@ def supervision_sweep(*, plan, actor=None) -> list[SupervisionNotice]:
     from duban.plans.selectors import plan_status
 
     drafted = []
+    due: list[tuple[int, str, str]] = []
     for row in plan_status(plan).rows:
         if row.assessment.status == pace.RED:
             trigger, reason = (
@@ -403,8 +404,11 @@ def supervision_sweep(*, plan, actor=None) -> list[SupervisionNotice]:
             }
         else:
             continue
+        due.append((row.commitment.pk, trigger, reason))
+    commitments = Commitment.objects.in_bulk([pk for pk, _, _ in due])
+    for pk, trigger, reason in due:
         notice = notice_draft(
-            commitment=row.commitment, trigger=trigger, reason=reason, actor=actor
+            commitment=commitments[pk], trigger=trigger, reason=reason, actor=actor
         )
         if notice is not None:
             drafted.append(notice)

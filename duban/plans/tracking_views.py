@@ -9,6 +9,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,6 +36,7 @@ from duban.plans.models import (
     SupervisionNotice,
 )
 
+OVERVIEW_PAGE_SIZE = 100
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -89,8 +91,18 @@ def status_overview(request):
     result = selectors.plan_status(plan, department_id=department_id, status=status)
     if request.GET.get("format") == "xlsx":
         return _xlsx(spreadsheets.plan_export(result), f"plan-{plan.year}-{result.as_of}.xlsx")
-    sections = selectors.group_by_section(result.rows)
+    # Every status is computed (the counts need them all); a page of rows is rendered.
+    paginator = Paginator(result.rows, OVERVIEW_PAGE_SIZE)
+    page_number = request.GET.get("page") or "1"
+    if not page_number.isdigit() or not 1 <= int(page_number) <= paginator.num_pages:
+        return HttpResponseBadRequest(_("No such page."))
+    page = paginator.page(int(page_number))
+    sections = selectors.group_by_section(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
+        "page": page,
+        "page_query": query.urlencode(),
         "plan": plan,
         "plans": list(Plan.objects.all()),
         "status": result,

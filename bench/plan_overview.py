@@ -1,0 +1,154 @@
+"""Plan overview at scale: 5,000 commitments with 12 months of approved reports.
+
+Prints the server time of the overview page (the status of every commitment, pace,
+forecast, rendered), of the status selector alone, and the query count, on the database
+configured by DATABASE_URL (a temporary SQLite file by default).
+
+    .venv/bin/python bench/plan_overview.py [--commitments 5000] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DUBAN_DEBUG", "1")
+os.environ.setdefault("DUBAN_ALLOWED_HOSTS", "testserver")
+if "DATABASE_URL" not in os.environ:
+    os.environ["DUBAN_VAR_DIR"] = tempfile.mkdtemp(prefix="duban-bench-")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "duban.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from duban import clock  # noqa: E402
+from duban.accounts.models import Department, User  # noqa: E402
+from duban.plans import pace  # noqa: E402
+from duban.plans.models import Commitment, Plan, ProgressReport  # noqa: E402
+from duban.plans.selectors import plan_status  # noqa: E402
+
+AS_OF = dt.date(2022, 12, 31)
+
+
+def build(n: int) -> Plan:
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    Plan.objects.filter(year=2022).delete() if not Commitment.objects.exists() else None
+    departments = [
+        Department.objects.get_or_create(code=f"d{i}", defaults={"name": f"单位{i}"})[0]
+        for i in range(40)
+    ]
+    if not User.objects.filter(username="bench").exists():
+        user = User(username="bench", role="planner")
+        user.set_password("x")
+        user.save()
+    plan, _ = Plan.objects.get_or_create(year=2022, defaults={"title": "bench"})
+    if plan.commitments.count() >= n:
+        return plan
+    now = clock.wall_now()
+    measures = ["level", "level", "level", "growth", "share", "milestone"]
+    commitments = [
+        Commitment(
+            plan=plan,
+            key=f"k{i}",
+            section=f"第{i % 20}部分",
+            indicator=f"指标{i}",
+            text=f"指标{i}达到{1000 + i}",
+            measure=measures[i % len(measures)],
+            comparator=None
+            if measures[i % len(measures)] == "milestone"
+            else ["eq", "ge", "gt", "le", "between"][i % 5],
+            value=None if measures[i % len(measures)] == "milestone" else Decimal(1000 + i),
+            upper=Decimal(2000 + i)
+            if i % 5 == 4 and measures[i % len(measures)] != "milestone"
+            else None,
+            unit=None if measures[i % len(measures)] == "milestone" else "个",
+            deadline=dt.date(2022, 6 + i % 7, 28),
+            lead_department=departments[i % 40],
+            created_at=now,
+        )
+        for i in range(n)
+    ]
+    Commitment.objects.bulk_create(commitments, batch_size=1000)
+    reports = []
+    for c in plan.commitments.all():
+        for period in pace.periods(2022, "monthly"):
+            at = dt.datetime.combine(period + dt.timedelta(days=3), dt.time(10), tzinfo=dt.UTC)
+            reports.append(
+                ProgressReport(
+                    commitment=c,
+                    department_id=c.lead_department_id,
+                    period_end=period,
+                    status="approved",
+                    value=None if c.measure == "milestone" else Decimal(period.month * 90),
+                    done_date=period if c.measure == "milestone" and period.month == 12 else None,
+                    created_at=at,
+                    submitted_at=at,
+                    reviewed_at=at,
+                )
+            )
+    ProgressReport.objects.bulk_create(reports, batch_size=2000)
+    return plan
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    fn()  # warm
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), min(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commitments", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    plan = build(args.commitments)
+    print(
+        f"database: {connection.vendor}; {plan.commitments.count()} commitments, "
+        f"{ProgressReport.objects.filter(commitment__plan=plan).count()} reports "
+        f"(built in {time.perf_counter() - started:.1f}s)"
+    )
+    client = Client()
+    client.force_login(User.objects.get(username="bench"))
+
+    def page():
+        response = client.get(f"/plans/?year=2022&as_of={AS_OF}")
+        assert response.status_code == 200, response.status_code
+        return response
+
+    with CaptureQueriesContext(connection) as ctx:
+        size = len(page().content)
+    median, best = timed(page, args.runs)
+    print(
+        f"overview page: median {median:.0f} ms, best {best:.0f} ms, {len(ctx.captured_queries)} queries, {size / 1e6:.1f} MB of HTML"
+    )
+    median, best = timed(lambda: plan_status(plan, as_of=AS_OF), args.runs)
+    print(f"status selector alone: median {median:.0f} ms, best {best:.0f} ms")
+    department = Department.objects.get(code="d1")
+    median, best = timed(
+        lambda: client.get(f"/plans/?year=2022&department={department.pk}"), args.runs
+    )
+    print(f"overview filtered to one department: median {median:.0f} ms, best {best:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
