@@ -1,0 +1,360 @@
+"""Cases (有诉即办): the working-day calendar, the service catalogue, cases and their
+events. Writes go through services.py; reads through selectors.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class WorkdayCalendar(models.Model):
+    """One year the working-day table covers. A deadline in a year without a row is an
+    error, never a weekday guess."""
+
+    class Source(models.TextChoices):
+        PACKAGE = "chinese_calendar", _("chinese_calendar package")
+        ADMIN = "admin", _("Entered by an administrator")
+
+    year = models.PositiveSmallIntegerField(
+        _("year"), unique=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("working-day calendar year")
+        verbose_name_plural = _("working-day calendar years")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """A day that is not what its weekday says: a public holiday (休) on a weekday, or a
+    weekend working day (调休, 班). Weekend holidays are stored too, for their names."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday or adjusted working day")
+        verbose_name_plural = _("holidays and adjusted working days")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class LimitUnit(models.TextChoices):
+    HOURS = "hours", _("hours")
+    WORKING_HOURS = "working_hours", _("working hours")
+    WORKING_DAYS = "working_days", _("working days")
+
+
+class ClockStart(models.TextChoices):
+    RECEIPT = "receipt", _("at receipt")
+    DISPATCH = "dispatch", _("at dispatch")
+
+
+class Category(models.Model):
+    """A service of the catalogue (an Open311 service) with its SLA policy."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        validators=[
+            RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", _("Lower-case letters, digits, - and _"))
+        ],
+    )
+    name = models.CharField(_("name"), max_length=100)
+    group = models.CharField(_("group"), max_length=60, blank=True)
+    description = models.CharField(_("description"), max_length=400, blank=True)
+    keywords = models.CharField(_("keywords"), max_length=200, blank=True)
+    default_department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("default department"),
+        on_delete=models.PROTECT,
+        related_name="case_categories",
+    )
+    emergency = models.BooleanField(_("emergency"), default=False)
+    service_notice = models.CharField(_("notice to the citizen"), max_length=200, blank=True)
+    response_limit = models.PositiveIntegerField(
+        _("response limit"), validators=[MinValueValidator(1)]
+    )
+    response_unit = models.CharField(_("response unit"), max_length=16, choices=LimitUnit.choices)
+    resolution_limit = models.PositiveIntegerField(
+        _("resolution limit"), validators=[MinValueValidator(1)]
+    )
+    resolution_unit = models.CharField(
+        _("resolution unit"), max_length=16, choices=LimitUnit.choices
+    )
+    clock_start = models.CharField(
+        _("clock starts"), max_length=10, choices=ClockStart.choices, default=ClockStart.RECEIPT
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("service category")
+        verbose_name_plural = _("service catalogue")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Attribute(models.Model):
+    """An extra question of a category (Open311 attribute)."""
+
+    class Datatype(models.TextChoices):
+        STRING = "string", _("short text")
+        NUMBER = "number", _("number")
+        DATETIME = "datetime", _("date and time")
+        TEXT = "text", _("long text")
+        SINGLE = "singlevaluelist", _("one of a list")
+        MULTI = "multivaluelist", _("several of a list")
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="attributes")
+    code = models.CharField(
+        _("code"), max_length=40, validators=[RegexValidator(r"^[A-Za-z0-9_-]+$")]
+    )
+    variable = models.BooleanField(_("asks the citizen"), default=True)
+    datatype = models.CharField(_("type"), max_length=16, choices=Datatype.choices)
+    required = models.BooleanField(_("required"), default=False)
+    description = models.CharField(_("question"), max_length=200)
+    datatype_description = models.CharField(_("hint"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=1)
+    values = models.JSONField(
+        _("values"), default=list, blank=True, help_text=_('[{"key": "...", "name": "..."}]')
+    )
+
+    class Meta:
+        ordering = ["category", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "code"], name="cases_attribute_code_unique")
+        ]
+        verbose_name = _("attribute")
+        verbose_name_plural = _("attributes")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    REGISTERED = "registered", _("Registered")
+    DISPATCHED = "dispatched", _("Dispatched")
+    ACCEPTED = "accepted", _("Accepted")
+    RESPONDED = "responded", _("Responded")
+    RESOLVED = "resolved", _("Resolved")
+    VERIFIED = "verified", _("Verified")
+    CLOSED = "closed", _("Closed")
+    SUSPENDED = "suspended", _("Suspended")
+    VOID = "void", _("Void")
+
+
+OPEN_STATUSES = (
+    Status.RECEIVED,
+    Status.REGISTERED,
+    Status.DISPATCHED,
+    Status.ACCEPTED,
+    Status.RESPONDED,
+    Status.SUSPENDED,
+)
+DONE_STATUSES = (Status.RESOLVED, Status.VERIFIED, Status.CLOSED)
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web form")
+    HOTLINE = "hotline", _("Hotline 12345")
+    OPEN311 = "open311", _("Open311 app")
+    API = "api", _("Other system")
+    INSPECTION = "inspection", _("Inspector")
+    CAMERA = "camera", _("Camera")
+    DRONE = "drone", _("Drone")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    BASIC = "basic", _("Basically satisfied")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")
+
+
+class Pending(models.TextChoices):
+    RETURN = "return", _("Return (退单)")
+    EXTENSION = "extension", _("Extension (延期)")
+    SUSPENSION = "suspension", _("Suspension (挂账)")
+
+
+# Personal data of the reporter: never in public output, Open311 or logs (audit included).
+PRIVATE_FIELDS = ("reporter_name", "reporter_phone", "reporter_email")
+
+
+class Case(models.Model):
+    """One citizen request or problem found. Its ticket number is derived from the primary
+    key (see ``ticket``), so it is unique without any counter kept in memory."""
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases")
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED
+    )
+    description = models.TextField(_("description"), max_length=4000)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    address_id = models.CharField(max_length=60, blank=True)
+    zipcode = models.CharField(max_length=12, blank=True)
+    lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    long = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    media_url = models.URLField(max_length=500, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    # Private: see PRIVATE_FIELDS.
+    reporter_name = models.CharField(_("name"), max_length=60, blank=True)
+    reporter_phone = models.CharField(_("phone"), max_length=30, blank=True)
+    reporter_email = models.EmailField(_("e-mail"), max_length=200, blank=True)
+
+    department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    api_client = models.ForeignKey(
+        "accounts.ApiClient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    external_id = models.CharField(max_length=80, blank=True)
+    tracking_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    open311_token = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+
+    received_at = models.DateTimeField(_("received"))
+    registered_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    clock_started_at = models.DateTimeField(null=True, blank=True)
+    response_deadline = models.DateTimeField(null=True, blank=True)
+    response_warn_at = models.DateTimeField(null=True, blank=True)
+    resolution_deadline = models.DateTimeField(null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_from = models.CharField(max_length=12, blank=True)
+
+    pending = models.CharField(max_length=12, choices=Pending.choices, blank=True)
+    pending_reason = models.CharField(max_length=500, blank=True)
+    pending_amount = models.PositiveIntegerField(null=True, blank=True)
+    pending_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    return_count = models.PositiveSmallIntegerField(default=0)
+    extension_count = models.PositiveSmallIntegerField(default=0)
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+    notice_count = models.PositiveSmallIntegerField(default=0)
+
+    result = models.TextField(_("result"), blank=True, max_length=4000)
+    status_notes = models.CharField(_("public note"), max_length=500, blank=True)
+    satisfaction = models.CharField(max_length=12, choices=Satisfaction.choices, blank=True)
+    feedback_solved = models.BooleanField(null=True, blank=True)
+    feedback_comment = models.CharField(max_length=500, blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["status", "id"], name="cases_status_id"),
+            models.Index(fields=["department", "status", "id"], name="cases_dept_status_id"),
+            models.Index(fields=["received_at"], name="cases_received"),
+            models.Index(fields=["category", "received_at"], name="cases_cat_received"),
+            models.Index(fields=["resolution_deadline"], name="cases_res_deadline"),
+            models.Index(fields=["address", "category", "received_at"], name="cases_address"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_client", "external_id"],
+                condition=~Q(external_id=""),
+                name="cases_external_id_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.ticket
+
+    @property
+    def ticket(self) -> str:
+        """YYYYMMDD-<id>: the day of receipt (local) and the primary key."""
+        return ticket_for(self.pk, self.received_at)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+def ticket_for(pk: int, received_at: dt.datetime) -> str:
+    return f"{timezone.localtime(received_at):%Y%m%d}-{pk}"
+
+
+def parse_ticket(ticket: str) -> tuple[dt.date, int] | None:
+    """'20220930-123' -> (date, 123); None when it is not a ticket number."""
+    day, sep, number = (ticket or "").strip().partition("-")
+    if not sep or len(day) != 8 or not day.isdigit() or not number.isdigit() or len(number) > 12:
+        return None
+    try:
+        return dt.date(int(day[:4]), int(day[4:6]), int(day[6:])), int(number)
+    except ValueError:
+        return None
+
+
+class CaseEvent(models.Model):
+    """One step of a case: who did what, when, with what note."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=1000, blank=True)
+    public = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="cases_event_case_at")]
+
+
+class CasePhoto(models.Model):
+    class Stage(models.TextChoices):
+        INTAKE = "intake", _("With the request")
+        RESULT = "result", _("Of the result")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    stage = models.CharField(max_length=8, choices=Stage.choices)
+    file = models.FileField(upload_to="cases/%Y/%m/")
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField()

@@ -1,0 +1,109 @@
+"""The working-day clock: Chinese holidays and 调休 weekends from the calendar table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+from duban.cases.models import CalendarDay, WorkdayCalendar
+from duban.cases.workdays import CalendarNotCovered, WorkCalendar
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(y, m, d, hh=10, mm=0):
+    return dt.datetime(y, m, d, hh, mm, tzinfo=TZ)
+
+
+@pytest.fixture
+def cal(db):
+    return WorkCalendar()
+
+
+def test_the_migration_loaded_every_year_the_package_knows(db):
+    years = set(WorkdayCalendar.objects.values_list("year", flat=True))
+    assert {2004, 2022, 2026} <= years
+    assert 2027 not in years
+
+
+def test_issue_example_three_working_days_from_national_day_eve(cal):
+    # 10-01..10-07 holidays; Sat 10-08 and Sun 10-09 are 调休 working days.
+    assert cal.deadline(at(2022, 9, 30, 10), 3, "working_days") == at(2022, 10, 10, 18)
+
+
+@pytest.mark.parametrize(
+    ("day", "workday"),
+    [
+        (dt.date(2022, 10, 3), False),  # Monday in the National Day holiday
+        (dt.date(2022, 10, 8), True),  # Saturday 调休
+        (dt.date(2022, 10, 9), True),  # Sunday 调休
+        (dt.date(2022, 10, 15), False),  # an ordinary Saturday
+        (dt.date(2022, 1, 29), True),  # Saturday 调休 before Spring Festival 2022
+        (dt.date(2022, 2, 3), False),  # Thursday in Spring Festival 2022
+        (dt.date(2026, 2, 17), False),  # Spring Festival 2026 (Tuesday)
+        (dt.date(2026, 2, 14), True),  # Saturday 调休 2026
+        (dt.date(2026, 2, 28), True),  # Saturday 调休 2026
+        (dt.date(2026, 10, 1), False),  # National Day 2026 (Thursday)
+        (dt.date(2026, 10, 12), True),  # an ordinary Monday
+    ],
+)
+def test_holidays_and_adjusted_weekends(cal, day, workday):
+    assert cal.is_workday(day) is workday
+
+
+def test_spring_festival_2026_deadline(cal):
+    # Friday 2026-02-13: the 14th (Sat) is a working day, 15th-23rd are off.
+    assert cal.deadline(at(2026, 2, 13), 2, "working_days") == at(2026, 2, 24, 18)
+
+
+def test_working_hours_skip_lunch_nights_and_holidays(cal):
+    # Friday 2022-09-30 17:00 + 4 working hours: one hour that evening, then 10-08 9:00-12:00.
+    assert cal.deadline(at(2022, 9, 30, 17), 4, "working_hours") == at(2022, 10, 8, 12)
+    # 11:00 + 2 working hours: 11-12, lunch, 13:30-14:30.
+    assert cal.deadline(at(2022, 9, 28, 11), 2, "working_hours") == at(2022, 9, 28, 14, 30)
+    # Received at night: the clock runs from the next morning.
+    assert cal.deadline(at(2022, 9, 28, 22), 1, "working_hours") == at(2022, 9, 29, 10)
+
+
+def test_clock_hours_run_around_the_clock(cal):
+    assert cal.deadline(at(2022, 10, 1, 10), 24, "hours") == at(2022, 10, 2, 10)
+
+
+def test_working_seconds_and_warning_point(cal):
+    assert cal.working_seconds(at(2022, 9, 30, 17), at(2022, 10, 8, 10)) == 2 * 3600
+    start = at(2022, 9, 30, 9)
+    deadline = cal.deadline(start, 10, "working_hours")
+    # 80% of 10 working hours = 8 hours: Fri 9:00-12:00, 13:30-18:00 (7.5h) + 0.5h on 10-08.
+    assert cal.warn_at(start, deadline, "working_hours") == at(2022, 10, 8, 9, 30)
+
+
+def test_a_year_the_table_does_not_cover_is_an_error_never_a_guess(cal):
+    with pytest.raises(CalendarNotCovered) as info:
+        cal.deadline(at(2026, 12, 30), 5, "working_days")
+    assert info.value.year == 2027
+    assert "2027" in info.value.messages[0]
+
+
+def test_an_administrator_can_extend_the_table(cal, db):
+    WorkdayCalendar.objects.create(year=2027, source="admin")
+    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_workday=False, name="元旦")
+    # 2026-12-31 Thursday: next working days 2027-01-04 (Mon, the 1st is off), 01-05.
+    assert WorkCalendar().deadline(at(2026, 12, 31), 2, "working_days") == at(2027, 1, 5, 18)
+
+
+def test_load_command_is_idempotent_and_keeps_admin_edits(db):
+    day = CalendarDay.objects.get(date=dt.date(2022, 10, 8))
+    day.name = "edited"
+    day.save()
+    WorkdayCalendar.objects.filter(year=2026).delete()
+    CalendarDay.objects.filter(date__year=2026).delete()
+    call_command("calendar", "load")
+    assert WorkdayCalendar.objects.filter(year=2026).exists()
+    assert WorkCalendar().is_workday(dt.date(2026, 2, 14))
+    assert CalendarDay.objects.get(date=dt.date(2022, 10, 8)).name == "edited"
+    count = CalendarDay.objects.count()
+    call_command("calendar", "load")
+    assert CalendarDay.objects.count() == count
