@@ -2,11 +2,733 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
-from duban.audit.services import audit_record
-from duban.cases.models import CalendarDay, WorkdayCalendar
-from duban.cases.workdays import calendar_rows_from_package, store_rows
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from duban import clock
+from duban.audit.services import audit_record, snapshot
+from duban.cases import conf
+from duban.cases.models import (
+    OPEN_STATUSES,
+    PRIVATE_FIELDS,
+    Attribute,
+    CalendarDay,
+    Case,
+    CaseEvent,
+    CasePhoto,
+    Category,
+    Channel,
+    ClockStart,
+    Pending,
+    Satisfaction,
+    Status,
+    WorkdayCalendar,
+)
+from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
+from duban.core.uploads import IMAGES, upload_check
+
+# --------------------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------------------
+
+MAX_PHOTOS = 3
+MAX_DESCRIPTION = 4000
+SECRET_FIELDS = (*PRIVATE_FIELDS, "tracking_hash", "open311_token")
+
+
+class TransitionRefused(ValidationError):
+    """A step the case's state does not allow; the message says why."""
+
+
+def tracking_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _label(actor) -> str:
+    if actor is None:
+        return "citizen"
+    if hasattr(actor, "get_username"):
+        return actor.get_username()
+    return str(actor)
+
+
+def _audit_snapshot(case: Case) -> dict:
+    return snapshot(case, exclude=SECRET_FIELDS)
+
+
+@dataclass
+class Intake:
+    case: Case
+    created: bool
+    tracking_token: str | None = None
+
+
+def attributes_clean(category: Category, raw: dict) -> dict:
+    """Check the answers to a category's extra questions: every required one given, lists
+    answered from their values, numbers and times parseable, nothing unknown."""
+    attributes = {a.code: a for a in category.attributes.all() if a.variable}
+    errors = []
+    unknown = sorted(set(raw) - set(attributes))
+    if unknown:
+        errors.append(_("Unknown attributes: %(codes)s.") % {"codes": ", ".join(unknown)})
+    clean = {}
+    for code, attribute in attributes.items():
+        value = raw.get(code)
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, "", []):
+            if attribute.required:
+                errors.append(
+                    _("Attribute %(code)s (%(q)s) is required.")
+                    % {"code": code, "q": attribute.description}
+                )
+            continue
+        keys = [str(v.get("key")) for v in attribute.values or []]
+        kind = attribute.datatype
+        if kind == Attribute.Datatype.MULTI:
+            items = value if isinstance(value, list) else [value]
+            items = [str(v).strip() for v in items if str(v).strip()]
+            bad = [v for v in items if v not in keys]
+            if bad:
+                errors.append(
+                    _("Attribute %(code)s: %(values)s not among %(keys)s.")
+                    % {"code": code, "values": ", ".join(bad), "keys": ", ".join(keys)}
+                )
+            clean[code] = items
+            continue
+        if isinstance(value, list):
+            if len(value) != 1:
+                errors.append(_("Attribute %(code)s takes one value.") % {"code": code})
+                continue
+            value = str(value[0]).strip()
+        value = str(value)
+        if kind == Attribute.Datatype.SINGLE and value not in keys:
+            errors.append(
+                _("Attribute %(code)s: %(value)s is not among %(keys)s.")
+                % {"code": code, "value": value[:50], "keys": ", ".join(keys)}
+            )
+        elif kind == Attribute.Datatype.NUMBER:
+            try:
+                number = Decimal(value)
+                if not number.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                errors.append(_("Attribute %(code)s must be a number.") % {"code": code})
+        elif kind == Attribute.Datatype.DATETIME:
+            try:
+                dt.datetime.fromisoformat(value)
+            except ValueError:
+                errors.append(
+                    _("Attribute %(code)s must be a date and time (ISO 8601).") % {"code": code}
+                )
+        limit = 4000 if kind == Attribute.Datatype.TEXT else 200
+        if len(value) > limit:
+            errors.append(
+                _("Attribute %(code)s is too long (at most %(n)s characters).")
+                % {"code": code, "n": limit}
+            )
+        clean[code] = value
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _coordinate(value, name: str, limit: int) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+        if not number.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise ValidationError({name: _("Not a number.")}) from None
+    if not -limit <= number <= limit:
+        raise ValidationError({name: _("Must be between -%(n)s and %(n)s.") % {"n": limit}})
+    return number.quantize(Decimal("0.000001"))
+
+
+def _start_clock(case: Case, start: dt.datetime, calendar: WorkCalendar) -> None:
+    category = case.category
+    case.clock_started_at = start
+    case.response_deadline = calendar.deadline(
+        start, category.response_limit, category.response_unit
+    )
+    case.response_warn_at = calendar.warn_at(start, case.response_deadline, category.response_unit)
+    case.resolution_deadline = calendar.deadline(
+        start, category.resolution_limit, category.resolution_unit
+    )
+    case.resolution_warn_at = calendar.warn_at(
+        start, case.resolution_deadline, category.resolution_unit
+    )
+
+
+def _event(case, *, kind, actor, at, from_status="", note="", public=True, department=None):
+    return CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        at=at,
+        actor=actor if getattr(actor, "pk", None) and hasattr(actor, "get_username") else None,
+        actor_label=_label(actor)[:150],
+        from_status=from_status,
+        to_status=case.status,
+        department=department or case.department,
+        note=(note or "")[:1000],
+        public=public,
+    )
+
+
+def photos_check(photos) -> list:
+    photos = [p for p in photos or [] if p]
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError(_("At most %(n)s photos.") % {"n": MAX_PHOTOS})
+    return [(p, upload_check(p, allowed=IMAGES, max_bytes=conf.PHOTO_MAX_BYTES)) for p in photos]
+
+
+def _store_photos(case, checked, *, stage, at):
+    for upload, info in checked:
+        photo = CasePhoto(case=case, stage=stage, content_type=info.content_type, size=info.size)
+        photo.uploaded_at = at
+        photo.file.save(
+            f"{secrets.token_hex(8)}{'.' + info.name.rsplit('.', 1)[-1].lower()}",
+            upload,
+            save=False,
+        )
+        photo.save()
+
+
+def case_create(
+    *,
+    category: Category,
+    channel: str,
+    description: str,
+    actor=None,
+    address: str = "",
+    address_id: str = "",
+    zipcode: str = "",
+    lat=None,
+    long=None,
+    media_url: str = "",
+    attributes: dict | None = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    reporter_email: str = "",
+    api_client=None,
+    external_id: str = "",
+    photos=(),
+    register: bool = False,
+    tracking: bool = False,
+    open311_token: bool = False,
+) -> Intake:
+    """Take in one case from any channel. With an API client and an external id, the same
+    submission sent again returns the first case (a retry never duplicates)."""
+    if not category.is_active:
+        raise ValidationError(_("This service is not offered any more."))
+    if channel not in Channel.values:
+        raise ValidationError(_("Unknown channel %(c)s.") % {"c": channel})
+    description = (description or "").strip()
+    if not description:
+        raise ValidationError({"description": _("Describe the problem.")})
+    if len(description) > MAX_DESCRIPTION:
+        raise ValidationError(
+            {"description": _("At most %(n)s characters.") % {"n": MAX_DESCRIPTION}}
+        )
+    lat = _coordinate(lat, "lat", 90)
+    long = _coordinate(long, "long", 180)
+    if (lat is None) != (long is None):
+        raise ValidationError(_("Give both latitude and longitude, or neither."))
+    address = (address or "").strip()
+    address_id = (address_id or "").strip()
+    if not address and lat is None and not address_id:
+        raise ValidationError(_("Give the address or the coordinates of the problem."))
+    for value, name, limit in (
+        (address, "address", 200),
+        (address_id, "address_id", 60),
+        (zipcode, "zipcode", 12),
+        (reporter_name, "name", 60),
+        (reporter_phone, "phone", 30),
+        (external_id, "external_id", 80),
+    ):
+        if len(value or "") > limit:
+            raise ValidationError({name: _("At most %(n)s characters.") % {"n": limit}})
+    reporter_email = (reporter_email or "").strip()
+    if reporter_email:
+        EmailValidator(_("Not an e-mail address."))(reporter_email)
+    media_url = (media_url or "").strip()
+    if media_url:
+        if len(media_url) > 500:
+            raise ValidationError({"media_url": _("At most 500 characters.")})
+        URLValidator(schemes=["http", "https"], message=_("media_url must be an http(s) URL."))(
+            media_url
+        )
+    clean_attributes = attributes_clean(category, attributes or {})
+    checked_photos = photos_check(photos)
+    if api_client is not None and external_id:
+        existing = Case.objects.filter(api_client=api_client, external_id=external_id).first()
+        if existing is not None:
+            return Intake(existing, created=False)
+    now = clock.now()
+    case = Case(
+        category=category,
+        channel=channel,
+        description=description,
+        address=address,
+        address_id=address_id,
+        zipcode=(zipcode or "").strip(),
+        lat=lat,
+        long=long,
+        media_url=media_url,
+        attributes=clean_attributes,
+        reporter_name=(reporter_name or "").strip(),
+        reporter_phone=(reporter_phone or "").strip(),
+        reporter_email=reporter_email,
+        api_client=api_client,
+        external_id=external_id or "",
+        received_at=now,
+        updated_at=now,
+    )
+    token = None
+    if tracking:
+        token = secrets.token_urlsafe(24)
+        case.tracking_hash = tracking_hash(token)
+    if open311_token:
+        case.open311_token = secrets.token_urlsafe(18)
+    if category.clock_start == ClockStart.RECEIPT:
+        _start_clock(case, now, WorkCalendar())
+    if register:
+        case.status = Status.REGISTERED
+        case.registered_at = now
+    try:
+        with transaction.atomic():
+            case.save()
+            _event(case, kind="received", actor=actor or api_client, at=now)
+            if register:
+                _event(case, kind="register", actor=actor, at=now, from_status=Status.RECEIVED)
+            _store_photos(case, checked_photos, stage="intake", at=now)
+            audit_record(
+                actor=actor or (f"api:{api_client.name}" if api_client else "citizen"),
+                action="case.create",
+                instance=case,
+                after=_audit_snapshot(case),
+            )
+    except IntegrityError:
+        if api_client is not None and external_id:
+            existing = Case.objects.filter(api_client=api_client, external_id=external_id).first()
+            if existing is not None:
+                return Intake(existing, created=False)
+        raise
+    return Intake(case, created=True, tracking_token=token)
+
+
+# -- the workflow ------------------------------------------------------------------------
+
+
+def _require_centre(actor) -> None:
+    if not getattr(actor, "is_planner", False):
+        raise PermissionDenied(_("Only the centre (planners) can do this."))
+
+
+def _require_handler(actor, case: Case) -> None:
+    if not (
+        getattr(actor, "role", None) == "reporter"
+        and case.department_id is not None
+        and actor.department_id == case.department_id
+    ):
+        raise PermissionDenied(_("Only the handling department can do this."))
+
+
+def _names(statuses) -> str:
+    return "、".join(str(Status(s).label) for s in statuses)
+
+
+def _check(case: Case, allowed, action: str) -> None:
+    if case.status not in allowed:
+        raise TransitionRefused(
+            _("Cannot %(action)s: the case is %(status)s; it must be %(allowed)s.")
+            % {
+                "action": action,
+                "status": Status(case.status).label,
+                "allowed": _names(allowed),
+            },
+            code="transition",
+        )
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("category").get(pk=case.pk)
+
+
+def _save(case: Case, *, kind: str, actor, before: dict, note: str = "", public=True, at=None):
+    at = at or clock.now()
+    case.updated_at = at
+    case.save()
+    _event(
+        case, kind=kind, actor=actor, at=at, from_status=before["status"], note=note, public=public
+    )
+    audit_record(
+        actor=actor,
+        action=f"case.{kind}",
+        instance=case,
+        before=before,
+        after=_audit_snapshot(case),
+    )
+    return case
+
+
+def _reason(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("Give the reason for %(what)s.") % {"what": what})
+    if len(text) > 500:
+        raise ValidationError(_("At most %(n)s characters.") % {"n": 500})
+    return text
+
+
+def case_register(*, case: Case, actor, category: Category | None = None, note: str = "") -> Case:
+    _require_centre(actor)
+    with transaction.atomic():
+        case = _locked(case)
+        _check(case, (Status.RECEIVED,), _("register"))
+        before = _audit_snapshot(case)
+        now = clock.now()
+        if category is not None and category.pk != case.category_id:
+            if not category.is_active:
+                raise ValidationError(_("This service is not offered any more."))
+            case.category = category
+            if category.clock_start == ClockStart.RECEIPT:
+                _start_clock(case, case.received_at, WorkCalendar())
+            else:
+                case.clock_started_at = case.response_deadline = case.resolution_deadline = None
+                case.response_warn_at = case.resolution_warn_at = None
+        case.status = Status.REGISTERED
+        case.registered_at = now
+        return _save(case, kind="register", actor=actor, before=before, note=note, at=now)
+
+
+def case_dispatch(*, case: Case, actor, department=None, note: str = "") -> Case:
+    """Send the case to a department (its category's default unless another is chosen).
+    A case still 'received' is registered on the way."""
+    _require_centre(actor)
+    with transaction.atomic():
+        case = _locked(case)
+        _check(case, (Status.RECEIVED, Status.REGISTERED), _("dispatch"))
+        now = clock.now()
+        if case.status == Status.RECEIVED:
+            before = _audit_snapshot(case)
+            case.status = Status.REGISTERED
+            case.registered_at = now
+            _save(case, kind="register", actor=actor, before=before, at=now)
+        before = _audit_snapshot(case)
+        department = department or case.category.default_department
+        if case.category.clock_start == ClockStart.DISPATCH:
+            _start_clock(case, now, WorkCalendar())
+        case.department = department
+        case.status = Status.DISPATCHED
+        case.dispatched_at = now
+        case.accepted_at = None
+        return _save(case, kind="dispatch", actor=actor, before=before, note=note, at=now)
+
+
+def case_accept(*, case: Case, actor) -> Case:
+    with transaction.atomic():
+        case = _locked(case)
+        _require_handler(actor, case)
+        _check(case, (Status.DISPATCHED,), _("accept"))
+        before = _audit_snapshot(case)
+        case.status = Status.ACCEPTED
+        case.accepted_at = clock.now()
+        return _save(case, kind="accept", actor=actor, before=before, at=case.accepted_at)
+
+
+def case_respond(*, case: Case, actor, note: str) -> Case:
+    """First contact with the citizen (有诉即应)."""
+    note = _reason(note, _("the response"))
+    with transaction.atomic():
+        case = _locked(case)
+        _require_handler(actor, case)
+        _check(case, (Status.ACCEPTED,), _("record the response"))
+        before = _audit_snapshot(case)
+        case.status = Status.RESPONDED
+        case.responded_at = clock.now()
+        return _save(
+            case, kind="respond", actor=actor, before=before, note=note, at=case.responded_at
+        )
+
+
+def case_resolve(*, case: Case, actor, result: str, photos=()) -> Case:
+    result = (result or "").strip()
+    if not result:
+        raise ValidationError({"result": _("Describe what was done.")})
+    if len(result) > MAX_DESCRIPTION:
+        raise ValidationError({"result": _("At most %(n)s characters.") % {"n": MAX_DESCRIPTION}})
+    checked = photos_check(photos)
+    with transaction.atomic():
+        case = _locked(case)
+        _require_handler(actor, case)
+        _check(case, (Status.RESPONDED,), _("resolve"))
+        before = _audit_snapshot(case)
+        now = clock.now()
+        case.status = Status.RESOLVED
+        case.resolved_at = now
+        case.result = result
+        case.status_notes = result[:500]
+        case.satisfaction = ""
+        case.feedback_solved = None
+        case.feedback_at = None
+        _store_photos(case, checked, stage="result", at=now)
+        return _save(case, kind="resolve", actor=actor, before=before, note=result[:1000], at=now)
+
+
+def case_verify(*, case: Case, actor, ok: bool = True, note: str = "") -> Case:
+    """The centre checks a resolution: verified, or sent back to the department."""
+    _require_centre(actor)
+    if not ok:
+        note = _reason(note, _("sending the case back"))
+    with transaction.atomic():
+        case = _locked(case)
+        _check(case, (Status.RESOLVED,), _("verify"))
+        before = _audit_snapshot(case)
+        now = clock.now()
+        if ok:
+            case.status = Status.VERIFIED
+            case.verified_at = now
+            return _save(case, kind="verify", actor=actor, before=before, note=note, at=now)
+        case.status = Status.RESPONDED
+        case.resolved_at = None
+        return _save(case, kind="send_back", actor=actor, before=before, note=note, at=now)
+
+
+def case_close(*, case: Case, actor, note: str = "") -> Case:
+    _require_centre(actor)
+    with transaction.atomic():
+        case = _locked(case)
+        _check(case, (Status.VERIFIED,), _("close"))
+        before = _audit_snapshot(case)
+        case.status = Status.CLOSED
+        case.closed_at = clock.now()
+        return _save(case, kind="close", actor=actor, before=before, note=note, at=case.closed_at)
+
+
+REQUESTABLE = {
+    Pending.RETURN: (Status.DISPATCHED, Status.ACCEPTED),
+    Pending.EXTENSION: (Status.ACCEPTED, Status.RESPONDED),
+    Pending.SUSPENSION: (Status.ACCEPTED, Status.RESPONDED),
+}
+
+
+def case_request(*, case: Case, actor, kind: str, reason: str, amount: int | None = None) -> Case:
+    """The department asks the centre for a return (退单), an extension (延期, `amount` in
+    the unit of the resolution limit) or a suspension (挂账)."""
+    if kind not in REQUESTABLE:
+        raise ValidationError(_("Unknown request %(k)s.") % {"k": kind})
+    reason = _reason(reason, Pending(kind).label)
+    if kind == Pending.EXTENSION:
+        if amount is None or not 1 <= amount <= 365:
+            raise ValidationError(_("An extension needs an amount between 1 and 365."))
+    else:
+        amount = None
+    with transaction.atomic():
+        case = _locked(case)
+        _require_handler(actor, case)
+        if case.pending:
+            raise TransitionRefused(
+                _("A request (%(k)s) is already waiting for the centre.")
+                % {"k": Pending(case.pending).label}
+            )
+        _check(case, REQUESTABLE[kind], _("ask for %(k)s") % {"k": Pending(kind).label})
+        before = _audit_snapshot(case)
+        case.pending = kind
+        case.pending_reason = reason
+        case.pending_amount = amount
+        case.pending_by = actor
+        return _save(
+            case, kind=f"request_{kind}", actor=actor, before=before, note=reason, public=False
+        )
+
+
+def case_decide(*, case: Case, actor, approve: bool, note: str = "") -> Case:
+    """The centre approves or refuses the department's waiting request."""
+    _require_centre(actor)
+    with transaction.atomic():
+        case = _locked(case)
+        if not case.pending:
+            raise TransitionRefused(_("No request is waiting on this case."))
+        kind = case.pending
+        _check(case, REQUESTABLE[kind], _("decide"))
+        before = _audit_snapshot(case)
+        now = clock.now()
+        amount = case.pending_amount
+        case.pending = ""
+        case.pending_reason = ""
+        case.pending_amount = None
+        case.pending_by = None
+        if not approve:
+            note = _reason(note, _("refusing"))
+            return _save(
+                case,
+                kind=f"refuse_{kind}",
+                actor=actor,
+                before=before,
+                note=note,
+                public=False,
+                at=now,
+            )
+        if kind == Pending.RETURN:
+            case.status = Status.REGISTERED
+            case.department = None
+            case.accepted_at = None
+            case.return_count += 1
+            if case.category.clock_start == ClockStart.DISPATCH:
+                case.clock_started_at = case.response_deadline = case.resolution_deadline = None
+                case.response_warn_at = case.resolution_warn_at = None
+        elif kind == Pending.EXTENSION:
+            calendar = WorkCalendar()
+            unit = case.category.resolution_unit
+            case.resolution_deadline = calendar.deadline(case.resolution_deadline, amount, unit)
+            case.resolution_warn_at = calendar.warn_at(
+                case.clock_started_at, case.resolution_deadline, unit
+            )
+            case.extension_count += 1
+        else:
+            case.suspended_from = case.status
+            case.suspended_at = now
+            case.status = Status.SUSPENDED
+        return _save(case, kind=f"approve_{kind}", actor=actor, before=before, note=note, at=now)
+
+
+def case_resume(*, case: Case, actor, note: str = "") -> Case:
+    """End a suspension: the clock picks up where it stopped (deadlines move by the time
+    the case was suspended, counted in each limit's unit)."""
+    with transaction.atomic():
+        case = _locked(case)
+        if not getattr(actor, "is_planner", False):
+            _require_handler(actor, case)
+        _check(case, (Status.SUSPENDED,), _("resume"))
+        before = _audit_snapshot(case)
+        now = clock.now()
+        calendar = WorkCalendar()
+        category = case.category
+        if case.response_deadline and case.responded_at is None:
+            paused = calendar.elapsed(case.suspended_at, now, category.response_unit)
+            case.response_deadline = calendar.shift(
+                case.response_deadline, paused, category.response_unit
+            )
+            case.response_warn_at = calendar.shift(
+                case.response_warn_at, paused, category.response_unit
+            )
+        if case.resolution_deadline:
+            paused = calendar.elapsed(case.suspended_at, now, category.resolution_unit)
+            case.resolution_deadline = calendar.shift(
+                case.resolution_deadline, paused, category.resolution_unit
+            )
+            case.resolution_warn_at = calendar.shift(
+                case.resolution_warn_at, paused, category.resolution_unit
+            )
+        case.status = case.suspended_from
+        case.suspended_from = ""
+        case.suspended_at = None
+        return _save(case, kind="resume", actor=actor, before=before, note=note, at=now)
+
+
+def case_void(*, case: Case, actor, reason: str, duplicate_of: Case | None = None) -> Case:
+    """作废: invalid, or a duplicate of another case (then linked to it)."""
+    _require_centre(actor)
+    reason = _reason(reason, _("voiding"))
+    with transaction.atomic():
+        case = _locked(case)
+        _check(case, OPEN_STATUSES, _("void"))
+        if duplicate_of is not None:
+            if duplicate_of.pk == case.pk:
+                raise ValidationError(_("A case cannot duplicate itself."))
+            case.duplicate_of = duplicate_of
+        before = _audit_snapshot(case)
+        case.status = Status.VOID
+        case.pending = ""
+        case.closed_at = clock.now()
+        case.status_notes = reason
+        return _save(case, kind="void", actor=actor, before=before, note=reason, at=case.closed_at)
+
+
+def case_notice(*, case: Case, actor, note: str) -> Case:
+    """A supervision notice (督办) on an open case."""
+    _require_centre(actor)
+    note = _reason(note, _("the notice"))
+    with transaction.atomic():
+        case = _locked(case)
+        _check(case, OPEN_STATUSES, _("raise a notice"))
+        before = _audit_snapshot(case)
+        case.notice_count += 1
+        return _save(case, kind="notice", actor=actor, before=before, note=note, public=False)
+
+
+def feedback_open(case: Case) -> bool:
+    return (
+        case.status in (Status.RESOLVED, Status.VERIFIED, Status.CLOSED)
+        and case.resolved_at is not None
+        and not case.satisfaction
+        and clock.now() <= case.resolved_at + dt.timedelta(days=conf.REOPEN_DAYS)
+    )
+
+
+def case_feedback(
+    *, case: Case, satisfaction: str, solved: bool | None = None, comment: str = ""
+) -> Case:
+    """The citizen's answer after resolution. Satisfied (or basically) verifies a resolved
+    case; dissatisfied reopens it to the same department with a fresh resolution limit."""
+    if satisfaction not in Satisfaction.values:
+        raise ValidationError(_("Choose satisfied, basically satisfied or dissatisfied."))
+    comment = (comment or "").strip()
+    if len(comment) > 500:
+        raise ValidationError(_("At most %(n)s characters.") % {"n": 500})
+    with transaction.atomic():
+        case = _locked(case)
+        if not feedback_open(case):
+            raise TransitionRefused(
+                _(
+                    "Feedback is taken once per resolution, within %(n)s days after it; "
+                    "this case does not accept feedback now."
+                )
+                % {"n": conf.REOPEN_DAYS}
+            )
+        before = _audit_snapshot(case)
+        now = clock.now()
+        case.satisfaction = satisfaction
+        case.feedback_solved = solved
+        case.feedback_comment = comment
+        case.feedback_at = now
+        if satisfaction != Satisfaction.DISSATISFIED:
+            if case.status == Status.RESOLVED:
+                case.status = Status.VERIFIED
+                case.verified_at = now
+            return _save(case, kind="feedback", actor=None, before=before, note=comment, at=now)
+        _save(case, kind="feedback", actor=None, before=before, note=comment, at=now)
+        before = _audit_snapshot(case)
+        category = case.category
+        calendar = WorkCalendar()
+        case.status = Status.DISPATCHED
+        case.reopen_count += 1
+        case.resolved_at = case.verified_at = case.closed_at = None
+        case.accepted_at = None
+        case.status_notes = ""
+        case.resolution_deadline = calendar.deadline(
+            now, category.resolution_limit, category.resolution_unit
+        )
+        case.resolution_warn_at = calendar.warn_at(
+            now, case.resolution_deadline, category.resolution_unit
+        )
+        return _save(case, kind="reopen", actor=None, before=before, note=comment, at=now)
+
+
+def category_suggestions(case: Case):
+    """The department a case most likely belongs to: its category's default."""
+    return case.category.default_department
 
 
 def calendar_load(*, years: list[int] | None = None, actor) -> list[int]:
@@ -27,3 +749,30 @@ def calendar_load(*, years: list[int] | None = None, actor) -> list[int]:
                 after={"years": added},
             )
     return added
+
+
+def category_save(*, actor, code: str, attributes: list[dict] | None = None, **fields) -> Category:
+    """Create or update a service of the catalogue (and replace its attributes when given)."""
+    with transaction.atomic():
+        category = Category.objects.filter(code=code).first()
+        before = snapshot(category) if category else None
+        if category is None:
+            category = Category(code=code)
+        for name, value in fields.items():
+            setattr(category, name, value)
+        category.full_clean()
+        category.save()
+        if attributes is not None:
+            category.attributes.all().delete()
+            for index, data in enumerate(attributes, start=1):
+                attribute = Attribute(category=category, order=data.pop("order", index), **data)
+                attribute.full_clean()
+                attribute.save()
+        audit_record(
+            actor=actor,
+            action="category.update" if before else "category.create",
+            instance=category,
+            before=before,
+            after=snapshot(category),
+        )
+    return category
