@@ -149,9 +149,11 @@ def _coordinate(value, name: str, limit: int) -> Decimal | None:
         if not number.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        raise ValidationError({name: _("Not a number.")}) from None
+        raise ValidationError({name: _("%(name)s is not a number.") % {"name": name}}) from None
     if not -limit <= number <= limit:
-        raise ValidationError({name: _("Must be between -%(n)s and %(n)s.") % {"n": limit}})
+        raise ValidationError(
+            {name: _("%(name)s must be between -%(n)s and %(n)s.") % {"name": name, "n": limit}}
+        )
     return number.quantize(Decimal("0.000001"))
 
 

@@ -66,3 +66,13 @@ def make_case(category):
         return case_create(**data)
 
     return _make
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Tests read the English source strings; test_pages checks the Chinese UI."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
