@@ -222,6 +222,7 @@ class _Row:
     fields: dict
     approvals: dict  # kind -> (planned, actual)
     failed: bool = False
+    errors: list[str] = field(default_factory=list)
 
 
 def ledger_read(data: bytes) -> tuple[list[_Row], list[str], dict[str, int]]:
@@ -265,7 +266,7 @@ def ledger_read(data: bytes) -> tuple[list[_Row], list[str], dict[str, int]]:
                 try:
                     result = _parse(column, value, departments)
                 except ValueError as exc:
-                    errors.append(
+                    row.errors.append(
                         _cell_error(number, get_column_letter(index + 1), column.header, str(exc))
                     )
                     row.failed = True
@@ -281,7 +282,7 @@ def ledger_read(data: bytes) -> tuple[list[_Row], list[str], dict[str, int]]:
             identity = (row.fields.get("plan_year"), row.fields.get("code"))
             if all(identity):
                 if identity in seen:
-                    errors.append(
+                    row.errors.append(
                         _cell_error(
                             number,
                             get_column_letter(positions["code"] + 1),
@@ -291,23 +292,20 @@ def ledger_read(data: bytes) -> tuple[list[_Row], list[str], dict[str, int]]:
                     )
                 seen.setdefault(identity, number)
             parsed.append(row)
-            if len(errors) > MAX_ERRORS:
-                break
         return parsed, errors, positions
     finally:
         workbook.close()
 
 
-def _check_rows(rows: list[_Row], positions: dict, existing: dict) -> list[str]:
+def _check_rows(rows: list[_Row], positions: dict, existing: dict) -> None:
     """The registry's own rules (project_check) on each parsed row, errors mapped back to
     the columns they come from."""
-    errors = []
-    today = clock.today()
+    today, now = clock.today(), clock.wall_now()
     for row in rows:
         if row.failed:
             continue  # a cell of it already failed; its cross-field rules would only echo that
         known = existing.get((row.fields["plan_year"], row.fields["code"]))
-        project = copy.copy(known) if known is not None else Project()
+        project = copy.copy(known) if known is not None else Project(created_at=now, updated_at=now)
         for name, value in row.fields.items():
             setattr(project, name, value)
         try:
@@ -318,11 +316,11 @@ def _check_rows(rows: list[_Row], positions: dict, existing: dict) -> list[str]:
                 letter = get_column_letter(index + 1) if index is not None else "?"
                 header = BY_KEY[key].header if key in BY_KEY else key
                 for message in messages:
-                    errors.append(_cell_error(row.number, letter, header, message))
+                    row.errors.append(_cell_error(row.number, letter, header, message))
         for kind, (_planned, actual) in row.approvals.items():
             if actual is not None and actual > today:
                 key = f"approval:{kind}:actual"
-                errors.append(
+                row.errors.append(
                     _cell_error(
                         row.number,
                         get_column_letter(positions[key] + 1),
@@ -330,7 +328,6 @@ def _check_rows(rows: list[_Row], positions: dict, existing: dict) -> list[str]:
                         _("An actual date cannot be in the future."),
                     )
                 )
-    return errors
 
 
 def ledger_import(*, data: bytes, actor) -> ImportResult:
@@ -343,12 +340,13 @@ def ledger_import(*, data: bytes, actor) -> ImportResult:
         raise ValidationError(_("The file has no project rows."))
     result = ImportResult()
     with transaction.atomic():
-        years = {r.fields["plan_year"] for r in rows}
+        years = {r.fields.get("plan_year") for r in rows if not r.failed}
         existing = {
             (p.plan_year, p.code): p
             for p in Project.objects.select_for_update().filter(plan_year__in=years)
         }
-        errors = _check_rows(rows, positions, existing)
+        _check_rows(rows, positions, existing)
+        errors = [error for row in rows for error in row.errors]
         if errors:
             raise ValidationError(_limit(errors))
         now = clock.wall_now()

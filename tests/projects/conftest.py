@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from duban.projects.models import ApprovalStep, MonthlyReport, Project
 
@@ -63,3 +64,15 @@ def project(dept):
         main_actual=D(2021, 8, 20),
         topped_planned=D(2022, 6, 30),
     )
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in their English source form (the UI default is Chinese)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"

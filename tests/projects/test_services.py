@@ -191,7 +191,10 @@ def test_cumulative_investment_cannot_fall(owner, project):
         ({"period_end": D(2022, 8, 31)}, "period_end"),  # August has not begun on 07-15
         ({"period_end": D(2021, 12, 31)}, "period_end"),  # not the plan year
         ({"month_investment": Decimal("-1")}, "month_investment"),
-        ({"month_investment": Decimal("50"), "cumulative_investment": Decimal("10")}, "cumulative_investment"),
+        (
+            {"month_investment": Decimal("50"), "cumulative_investment": Decimal("10")},
+            "cumulative_investment",
+        ),
         ({"stage": "main", "stage_date": D(2022, 5, 3)}, "stage"),  # already reached in 2021
         ({"stage": "complete", "stage_date": D(2022, 5, 3)}, "stage"),  # skips topping out
         ({"stage": "topped", "stage_date": D(2022, 4, 3)}, "stage_date"),  # outside the month
@@ -259,7 +262,9 @@ def test_problem_is_tracked_to_closure(owner, outsider, planner, project, other_
     with pytest.raises(ValidationError):
         services.problem_close(problem=problem, actor=planner)  # not answered yet
     services.problem_resolve(problem=problem, actor=outsider, resolution="已协调供电公司接入")
-    services.problem_reopen(problem=problem, actor=planner, reason="仍未通电", deadline=D(2022, 8, 10))
+    services.problem_reopen(
+        problem=problem, actor=planner, reason="仍未通电", deadline=D(2022, 8, 10)
+    )
     problem.refresh_from_db()
     assert problem.status == "open" and problem.deadline == D(2022, 8, 10)
     services.problem_resolve(problem=problem, actor=outsider, resolution="已通电")
@@ -324,7 +329,9 @@ def test_problem_counts_for_the_departments_evaluation(planner, project, dept, o
     on_time.save()
     late.status, late.resolved_on = "resolved", D(2022, 7, 25)
     late.save()
-    rows = {r["assigned_department"]: r for r in selectors.problem_counts_by_department(D(2022, 7, 26))}
+    rows = {
+        r["assigned_department"]: r for r in selectors.problem_counts_by_department(D(2022, 7, 26))
+    }
     assert rows[other_dept.pk]["raised"] == 2 and rows[other_dept.pk]["overdue"] == 1
     assert rows[other_dept.pk]["resolved_late"] == 1
     assert rows[dept.pk]["resolved_on_time"] == 1 and rows[dept.pk]["overdue"] == 0
