@@ -324,6 +324,33 @@ def parse_ticket(ticket: str) -> tuple[dt.date, int] | None:
         return None
 
 
+EVENT_LABELS = {
+    "received": _("Received"),
+    "register": _("Registered"),
+    "dispatch": _("Dispatched"),
+    "accept": _("Accepted by the department"),
+    "respond": _("Citizen contacted"),
+    "resolve": _("Resolved"),
+    "verify": _("Verified"),
+    "send_back": _("Sent back to the department"),
+    "close": _("Closed"),
+    "request_return": _("Return requested"),
+    "request_extension": _("Extension requested"),
+    "request_suspension": _("Suspension requested"),
+    "approve_return": _("Returned to the centre"),
+    "approve_extension": _("Deadline extended"),
+    "approve_suspension": _("Suspended"),
+    "refuse_return": _("Return refused"),
+    "refuse_extension": _("Extension refused"),
+    "refuse_suspension": _("Suspension refused"),
+    "resume": _("Resumed"),
+    "void": _("Void"),
+    "notice": _("Supervision notice"),
+    "feedback": _("Citizen feedback"),
+    "reopen": _("Reopened"),
+}
+
+
 class CaseEvent(models.Model):
     """One step of a case: who did what, when, with what note."""
 
@@ -345,6 +372,10 @@ class CaseEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="cases_event_case_at")]
+
+    @property
+    def label(self):
+        return EVENT_LABELS.get(self.kind, self.kind)
 
 
 class CasePhoto(models.Model):
