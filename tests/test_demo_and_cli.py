@@ -122,3 +122,24 @@ def test_serve_refuses_bad_options():
     result = _duban("serve", "--workers", "0", "--no-collectstatic")
     assert result.returncode != 0
     assert "workers" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plan_supervise_and_export_commands(db, planner, dept, capsys, tmp_path):
+    import datetime as dt
+
+    import time_machine
+
+    from tests.plans.factories import approved_report, make_commitment, make_plan
+
+    plan = make_plan(2022)
+    approved_report(make_commitment(plan, dept), dt.date(2022, 6, 30), 100)
+    with time_machine.travel(dt.datetime(2022, 7, 10, 9, tzinfo=dt.UTC), tick=False):
+        call_command("plan", "supervise", "--no-email")
+        assert "1 notices drafted" in capsys.readouterr().out
+        out = tmp_path / "plan.xlsx"
+        call_command("plan", "export", str(out))
+        assert out.read_bytes()[:2] == b"PK"
+        with pytest.raises(CommandError, match="xlsx"):
+            call_command("plan", "export", str(tmp_path / "plan.csv"))
+        with pytest.raises(CommandError, match="no plan"):
+            call_command("plan", "supervise", "--year", "2031")

@@ -11,6 +11,8 @@ The rules follow ../shared/spec/status-rules.md:
 - Growth targets are judged by the gap in points, not scaled by time.
 - Lower-is-better targets (le, lt) are good when low; they are ceilings kept all year.
 - Milestones: due and not done -> yellow; still not done a grace period later -> red.
+
+No database here; only the reasons are translated.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+
+from django.utils.translation import gettext as _
 
 GREEN, YELLOW, RED, GREY = "green", "yellow", "red", "grey"
 STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
@@ -181,22 +185,31 @@ def assess(
     if target.measure == "milestone":
         done = latest.done_date if latest else None
         if done is not None and done <= on:
-            status, reason = GREEN, ("done" if done <= target.deadline else "done late")
+            status, reason = GREEN, (_("done") if done <= target.deadline else _("done late"))
             return Assessment(status, reason, fraction, None, Decimal(1), True, None, None)
         if on <= target.deadline:
-            return Assessment(GREY, "not due yet", fraction, None, None, False, None, None)
+            return Assessment(GREY, _("not due yet"), fraction, None, None, False, None, None)
         late = _days(target.deadline, on)
         status = RED if late > thresholds.milestone_red_days else YELLOW
         return Assessment(
-            status, f"{late} days past its deadline", fraction, None, None, False, None, None
+            status,
+            _("%(n)s days past its deadline") % {"n": late},
+            fraction,
+            None,
+            None,
+            False,
+            None,
+            None,
         )
 
     if latest is None or latest.value is None:
         if on > target.deadline:
             return Assessment(
-                RED, "deadline passed with no report", fraction, None, None, False, None, None
+                RED, _("deadline passed with no report"), fraction, None, None, False, None, None
             )
-        return Assessment(GREY, "no figure reported yet", fraction, None, None, False, None, None)
+        return Assessment(
+            GREY, _("no figure reported yet"), fraction, None, None, False, None, None
+        )
 
     actual = latest.value
     value = target.value
@@ -216,34 +229,37 @@ def assess(
         # zero is yellow; on the wrong side of zero is red.
         gap = actual - value
         if achieved:
-            return result(GREEN, f"{gap:+} points against the target")
+            return result(GREEN, _("%(gap)s points against the target") % {"gap": f"{gap:+.1f}"})
         right_side = actual < 0 if lower_is_better(target.comparator) else actual > 0
         if on > target.deadline:
-            return result(RED, "deadline passed below the target")
-        return result(YELLOW if right_side else RED, f"{gap:+} points against the target")
+            return result(RED, _("deadline passed below the target"))
+        return result(
+            YELLOW if right_side else RED,
+            _("%(gap)s points against the target") % {"gap": f"{gap:+.1f}"},
+        )
 
     if lower_is_better(target.comparator):
         if achieved:
-            return result(GREEN, "within the ceiling")
+            return result(GREEN, _("within the ceiling"))
         limit = value / thresholds.yellow_ratio if value > 0 else value
         if actual <= limit and on <= target.deadline:
-            return result(YELLOW, "above the ceiling, within tolerance")
-        return result(RED, "above the ceiling")
+            return result(YELLOW, _("above the ceiling, within tolerance"))
+        return result(RED, _("above the ceiling"))
 
     if achieved:
-        return result(GREEN, "target met")
+        return result(GREEN, _("target met"))
     if on > target.deadline:
-        return result(RED, "deadline passed unmet")
+        return result(RED, _("deadline passed unmet"))
     start = _start_value(target)
     needed = expected - start
     if needed <= 0:
-        return result(GREEN, "on pace", None)
+        return result(GREEN, _("on pace"), None)
     progress = (actual - start) / needed
     if progress >= 1:
-        return result(GREEN, "on or ahead of pace", progress)
+        return result(GREEN, _("on or ahead of pace"), progress)
     if progress >= thresholds.yellow_ratio:
-        return result(YELLOW, "behind pace, within tolerance", progress)
-    return result(RED, "behind pace", progress)
+        return result(YELLOW, _("behind pace, within tolerance"), progress)
+    return result(RED, _("behind pace"), progress)
 
 
 def seasonal_profile(monthly_values: list[Decimal]) -> tuple[Decimal, ...]:

@@ -30,9 +30,53 @@ class Command(BaseCommand):
             help="planner recorded as the importer (default: the first planner)",
         )
 
+        sup = sub.add_parser(
+            "supervise",
+            help="daily: draft supervision notices for red or overdue commitments, send reminders",
+        )
+        sup.add_argument("--year", type=int, help="plan year (default: this year's plan)")
+        sup.add_argument("--no-email", action="store_true", help="inbox only, no e-mail")
+        exp = sub.add_parser("export", help="write the plan with its status to an Excel file")
+        exp.add_argument("output", help="path of the .xlsx file to write")
+        exp.add_argument("--year", type=int, help="plan year (default: this year's plan)")
+
     def handle(self, *args, action, **options):
         if action == "import":
             self.import_report(**options)
+        elif action == "supervise":
+            self.supervise(**options)
+        elif action == "export":
+            self.export(**options)
+
+    def _plan(self, year):
+        from duban import clock
+        from duban.plans.models import Plan
+
+        plan = Plan.objects.filter(year=year or clock.today().year).first()
+        if plan is None:
+            raise CommandError(f"no plan for {year or clock.today().year}")
+        return plan
+
+    def supervise(self, *, year, no_email, **_):
+        from duban.plans.tracking import reminders_send, supervision_sweep
+
+        plan = self._plan(year)
+        drafted = supervision_sweep(plan=plan)
+        sent = reminders_send(plan=plan, email=not no_email)
+        self.stdout.write(f"{plan.year}: {len(drafted)} notices drafted, {sent} reminders sent")
+
+    def export(self, *, output, year, **_):
+        from duban.plans.selectors import plan_status
+        from duban.plans.spreadsheets import plan_export
+
+        if not output.endswith(".xlsx"):
+            raise CommandError("the output file must end in .xlsx")
+        plan = self._plan(year)
+        try:
+            Path(output).write_bytes(plan_export(plan_status(plan)))
+        except OSError as exc:
+            raise CommandError(f"{output}: {exc.strerror}") from None
+        self.stdout.write(f"wrote {output}")
 
     def import_report(self, *, report, year, title, approve, username, **_):
         path = Path(report)
