@@ -1,4 +1,29 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from duban.projects import views
 
 app_name = "projects"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("list/", views.project_list, name="list"),
+    path("late/", views.late, name="late"),
+    path("problems/", views.problems, name="problems"),
+    path("ledger.xlsx", views.ledger_download, name="ledger-export"),
+    path("ledger/import/", views.ledger_upload, name="ledger-import"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/reports/", views.report_new, name="report-new"),
+    path("<int:pk>/problems/", views.problem_new, name="problem-new"),
+    path("reports/<int:pk>/submit/", views.report_submit, name="report-submit"),
+    path("reports/<int:pk>/review/", views.report_review, name="report-review"),
+    path("photos/<int:pk>/", views.photo, name="photo"),
+    path(
+        "problems/<int:pk>/resolve/",
+        views.problem_act,
+        {"action": "resolve"},
+        name="problem-resolve",
+    ),
+    path("problems/<int:pk>/close/", views.problem_act, {"action": "close"}, name="problem-close"),
+    path(
+        "problems/<int:pk>/reopen/", views.problem_act, {"action": "reopen"}, name="problem-reopen"
+    ),
+]

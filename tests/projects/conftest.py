@@ -76,3 +76,17 @@ def english():
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def make_stranger(db):
+    """A reporter of a third department, concerned by nothing in the tests."""
+
+    def _make():
+        from duban.accounts.models import Department
+        from tests.conftest import make_user
+
+        third = Department.objects.create(name="卫生健康局", code="weijian")
+        return make_user("stranger", "reporter", third)
+
+    return _make
