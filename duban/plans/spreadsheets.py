@@ -47,28 +47,40 @@ def _autosize(sheet, widths):
         sheet.column_dimensions[get_column_letter(index)].width = width
 
 
+# The plan sheet: a planner may change the lead (牵头单位) and co-department (配合单位)
+# columns, by department code, and upload it back (assignments_import).
+PLAN_HEADER = [
+    "编号",
+    "部分",
+    "指标",
+    "目标",
+    "完成时限",
+    "牵头单位",
+    "配合单位",
+    "序时进度%",
+    "最新值",
+    "报告期",
+    "状态",
+    "说明",
+    "预计全年",
+    "报告逾期",
+]
+LEAD_COLUMN, CO_COLUMN = 5, 6
+
+
 def plan_export(status: PlanStatus) -> bytes:
+    through = Commitment.co_departments.through.objects.filter(
+        commitment__plan=status.plan
+    ).values_list("commitment_id", "department__code")
+    co_codes: dict[int, str] = {}
+    for commitment_id, code in through:
+        co_codes[commitment_id] = ",".join(filter(None, [co_codes.get(commitment_id), code]))
     book = Workbook()
     sheet = book.active
     sheet.title = f"{status.plan.year}"
     sheet.append([f"{status.plan.title}（截至 {status.as_of.isoformat()}）"])
     sheet["A1"].font = Font(bold=True, size=13)
-    header = [
-        "编号",
-        "部分",
-        "指标",
-        "目标",
-        "完成时限",
-        "牵头单位",
-        "序时进度%",
-        "最新值",
-        "报告期",
-        "状态",
-        "说明",
-        "预计全年",
-        "报告逾期",
-    ]
-    sheet.append(header)
+    sheet.append(PLAN_HEADER)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in status.rows:
@@ -81,7 +93,8 @@ def plan_export(status: PlanStatus) -> bytes:
                 c.indicator,
                 figure(c.measure, c.comparator, c.value, c.upper, c.unit),
                 c.deadline,
-                c.lead_department.name if c.lead_department else "",
+                c.lead_department.code if c.lead_department else "",
+                co_codes.get(c.pk, ""),
                 float(round(a.expected_fraction * 100, 1)),
                 float(row.latest_value) if row.latest_value is not None else None,
                 row.latest_period,
@@ -91,10 +104,10 @@ def plan_export(status: PlanStatus) -> bytes:
                 row.overdue_period,
             ]
         )
-        sheet.cell(row=sheet.max_row, column=10).fill = PatternFill(
+        sheet.cell(row=sheet.max_row, column=11).fill = PatternFill(
             "solid", fgColor=STATUS_FILLS[a.status]
         )
-    _autosize(sheet, [7, 24, 22, 16, 12, 18, 10, 16, 12, 6, 24, 14, 12])
+    _autosize(sheet, [7, 24, 22, 16, 12, 12, 16, 10, 16, 12, 6, 24, 14, 12])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -302,3 +315,79 @@ def current_period(commitment_cadence: str, year: int) -> dt.date | None:
     today = clock.today()
     ended = [p for p in pace.periods(year, commitment_cadence) if p <= today]
     return ended[-1] if ended else None
+
+
+def assignments_import(*, data: bytes, actor, plan) -> int:
+    """Read a plan sheet back and set each row's lead and co-departments, all or nothing.
+    Returns the number of commitments whose assignment changed."""
+    from duban.accounts.models import Department
+    from duban.plans.services import commitment_assign
+
+    if not actor.is_planner:
+        raise PermissionDenied(_("Only the supervision office can do this."))
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        raise ValidationError(_("The file is not an Excel workbook (.xlsx).")) from None
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    if len(rows) < 2 or [str(v or "").strip() for v in rows[1][: len(PLAN_HEADER)]] != PLAN_HEADER:
+        raise ValidationError(
+            _("The second row must be the plan sheet's header: %(h)s")
+            % {"h": " | ".join(PLAN_HEADER)}
+        )
+    departments = {d.code: d for d in Department.objects.all()}
+    commitments = {
+        c.pk: c for c in Commitment.objects.filter(plan=plan).prefetch_related("co_departments")
+    }
+    lead_letter, co_letter = get_column_letter(LEAD_COLUMN + 1), get_column_letter(CO_COLUMN + 1)
+    errors: list[RowError] = []
+    changes = []
+    for number, raw in enumerate(rows[2:], start=3):
+        cells = list(raw) + [None] * len(PLAN_HEADER)
+        if all(v in (None, "") for v in cells[: len(PLAN_HEADER)]):
+            continue
+        try:
+            commitment = commitments[int(cells[0])]
+        except (TypeError, ValueError, KeyError):
+            errors.append(
+                RowError(
+                    number, "A", _("not a commitment of the %(year)s plan") % {"year": plan.year}
+                )
+            )
+            continue
+        lead_code = str(cells[LEAD_COLUMN] or "").strip()
+        co_codes = [
+            c.strip()
+            for c in str(cells[CO_COLUMN] or "").replace("，", ",").split(",")
+            if c.strip()
+        ]
+        if not lead_code:
+            errors.append(RowError(number, lead_letter, _("a lead department is needed")))
+            continue
+        unknown = [c for c in [lead_code, *co_codes] if c not in departments]
+        if unknown:
+            column = lead_letter if lead_code in unknown else co_letter
+            errors.append(
+                RowError(
+                    number, column, _("unknown department code %(c)s") % {"c": ", ".join(unknown)}
+                )
+            )
+            continue
+        if lead_code in co_codes:
+            errors.append(
+                RowError(
+                    number, co_letter, _("the lead department is also listed as a co-department")
+                )
+            )
+            continue
+        lead = departments[lead_code]
+        co = [departments[c] for c in co_codes]
+        current_co = sorted(d.code for d in commitment.co_departments.all())
+        if commitment.lead_department_id != lead.pk or current_co != sorted(co_codes):
+            changes.append((commitment, lead, co))
+    if errors:
+        raise SpreadsheetErrors(errors)
+    with transaction.atomic():
+        for commitment, lead, co in changes:
+            commitment_assign(commitment=commitment, actor=actor, lead=lead, co=co)
+    return len(changes)

@@ -113,6 +113,7 @@ def status_overview(request):
         "filter_department": department_id if request.user.sees_everything else None,
         "filter_status": status or "",
         "bulk_form": BulkAssignForm(plan=plan) if request.user.is_planner else None,
+        "upload_form": SpreadsheetUploadForm() if request.user.is_planner else None,
         "imports": selectors.imports_for(plan) if request.user.sees_everything else None,
     }
     return render(request, "plans/overview.html", context)
@@ -137,6 +138,37 @@ def bulk_assign(request, year: int):
         request, _("%(n)s commitments assigned.") % {"n": len(form.cleaned_data["commitments"])}
     )
     return redirect(f"{reverse('plans:overview')}?year={year}")
+
+
+@login_required
+@require_POST
+def assignments_upload(request, year: int):
+    if not request.user.is_planner:
+        raise PermissionDenied(_("Only the supervision office can do this."))
+    plan = get_object_or_404(Plan, year=year)
+    form = SpreadsheetUploadForm(request.POST, request.FILES)
+    errors = []
+    if form.is_valid():
+        from duban.core.uploads import upload_check
+
+        try:
+            upload_check(form.cleaned_data["file"], allowed=("xlsx",))
+            changed = spreadsheets.assignments_import(
+                data=form.cleaned_data["file"].read(), actor=request.user, plan=plan
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, _("%(n)s commitments assigned.") % {"n": changed})
+            return redirect(f"{reverse('plans:overview')}?year={year}")
+    else:
+        errors = [e for errs in form.errors.values() for e in errs]
+    return render(
+        request,
+        "plans/upload_errors.html",
+        {"errors": errors, "back": f"{reverse('plans:overview')}?year={year}"},
+        status=400,
+    )
 
 
 def _chart(commitment: Commitment, plan: Plan, reports: list[ProgressReport]) -> str:

@@ -7,6 +7,7 @@ app_name = "plans"
 urlpatterns = [
     path("", t.status_overview, name="overview"),
     path("<int:year>/assign/", t.bulk_assign, name="bulk-assign"),
+    path("<int:year>/assignments/", t.assignments_upload, name="assignments-upload"),
     path("import/", views.import_report, name="import"),
     path("imports/<int:pk>/", views.review, name="review"),
     path("imports/<int:pk>/approve/", views.approve, name="approve"),

@@ -635,3 +635,33 @@ def test_overview_page_queries_do_not_grow_with_the_plan(client, plan, dept, pla
     for index in range(40):
         approved_report(make_commitment(plan, dept, key=f"b{index}"), dt.date(2022, 8, 31), 100)
     assert queries() == small
+
+
+def test_assignment_from_excel_round_trip(client, parking, plan, dept, other_dept, planner, owner):
+    second = make_commitment(plan, dept, key="s", indicator="公园游园")
+    data = spreadsheets.plan_export(selectors.plan_status(plan, as_of=dt.date(2022, 7, 3)))
+    rows = _template_rows(data)
+    assert rows[1][5:7] == ["牵头单位", "配合单位"]
+    by_id = {r[0]: r for r in rows[2:]}
+    by_id[parking.pk][5] = other_dept.code
+    by_id[parking.pk][6] = dept.code
+    assert spreadsheets.assignments_import(data=_filled(rows), actor=planner, plan=plan) == 1
+    parking.refresh_from_db()
+    assert parking.lead_department == other_dept and list(parking.co_departments.all()) == [dept]
+    # Errors name row and column, and nothing changes.
+    by_id[second.pk][5] = "nosuch"
+    by_id[parking.pk][5] = dept.code  # would be valid, must not be applied
+    with pytest.raises(ValidationError) as info:
+        spreadsheets.assignments_import(data=_filled(rows), actor=planner, plan=plan)
+    assert len(info.value.messages) == 2  # the unknown code, and the lead also listed as co
+    parking.refresh_from_db()
+    assert parking.lead_department == other_dept
+    with pytest.raises(PermissionDenied):
+        spreadsheets.assignments_import(data=_filled(rows), actor=owner, plan=plan)
+    client.force_login(owner)
+    upload = io.BytesIO(_filled(rows))
+    upload.name = "plan.xlsx"
+    assert client.post("/plans/2022/assignments/", {"file": upload}).status_code == 403
+    client.force_login(planner)
+    upload.seek(0)
+    assert client.post("/plans/2022/assignments/", {"file": upload}).status_code == 400
