@@ -395,14 +395,11 @@ def _photos_save(report: MonthlyReport, checked) -> None:
         photo.save()
 
 
-def _transition(report: MonthlyReport, *, actor, action: str, allowed_from, to, **extra):
+def _transition(report: MonthlyReport, *, actor, refused: str, allowed_from, to, **extra):
     """Lock the report and move it to a new status; the caller saves and audits."""
     report = MonthlyReport.objects.select_for_update().select_related("project").get(pk=report.pk)
     if report.status not in allowed_from:
-        raise ValidationError(
-            _("A %(status)s report cannot be %(action)s.")
-            % {"status": report.get_status_display(), "action": action}
-        )
+        raise ValidationError(refused % {"status": report.get_status_display()})
     before = snapshot(report)
     report.status = to
     for name, value in extra.items():
@@ -418,7 +415,7 @@ def report_submit(*, report: MonthlyReport, actor) -> MonthlyReport:
         report, before = _transition(
             report,
             actor=actor,
-            action="submitted",
+            refused=_("Only a draft can be submitted; this report is %(status)s."),
             allowed_from=(ReportStatus.DRAFT,),
             to=ReportStatus.SUBMITTED,
             submitted_at=clock.wall_now(),
@@ -448,7 +445,7 @@ def report_review(
         report, before = _transition(
             report,
             actor=actor,
-            action="reviewed",
+            refused=_("Only a submitted report can be reviewed; this report is %(status)s."),
             allowed_from=(ReportStatus.SUBMITTED,),
             to=ReportStatus.APPROVED if approve else ReportStatus.RETURNED,
             reviewed_by=actor,

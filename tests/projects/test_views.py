@@ -97,7 +97,7 @@ def test_detail_permissions(request, login, project, who, status):
 def test_detail_shows_the_timeline(login, owner, project):
     response = login(owner).get(reverse("projects:detail", args=[project.pk]))
     labels = [str(e["label"]) for e in response.context["timeline"]]
-    assert labels == ["Construction start", "Main construction", "Structure topped out"]
+    assert labels == ["开工", "主体施工", "主体封顶"]  # the UI speaks Chinese by default
     assert response.context["timeline"][-1]["late"]  # planned 2022-06-30, not reached on 07-15
 
 
