@@ -47,6 +47,14 @@ class WorkCalendar:
     def __init__(self, periods: Iterable[tuple[dt.time, dt.time]] | None = None):
         self.periods = tuple(periods if periods is not None else conf.WORKING_HOURS)
         self.tz = timezone.get_default_timezone()
+        self.day_length = sum(
+            (
+                dt.datetime.combine(dt.date(2000, 1, 1), end)
+                - dt.datetime.combine(dt.date(2000, 1, 1), begin)
+                for begin, end in self.periods
+            ),
+            dt.timedelta(),
+        )
         self._years: set[int] | None = None
         self._days: dict[int, dict[dt.date, bool]] = {}
 
@@ -109,18 +117,23 @@ class WorkCalendar:
         moment = self._local(start)
         remaining = dt.timedelta(seconds=seconds)
         day = moment.date()
+        first = True
         for _i in range(MAX_DAYS):
             if self.is_workday(day):
-                for begin, end in self.periods:
-                    seg_start = max(self._at(day, begin), moment)
-                    seg_end = self._at(day, end)
-                    if seg_end <= seg_start:
-                        continue
-                    if seg_end - seg_start >= remaining:
-                        return seg_start + remaining
-                    remaining -= seg_end - seg_start
+                if not first and remaining > self.day_length:
+                    remaining -= self.day_length  # a whole working day, no need to look inside
+                else:
+                    for begin, end in self.periods:
+                        seg_start = max(self._at(day, begin), moment)
+                        seg_end = self._at(day, end)
+                        if seg_end <= seg_start:
+                            continue
+                        if seg_end - seg_start >= remaining:
+                            return seg_start + remaining
+                        remaining -= seg_end - seg_start
             day += dt.timedelta(days=1)
             moment = self._at(day, dt.time(0))
+            first = False
         raise ValidationError(_("No working day within three years."))
 
     def working_seconds(self, start: dt.datetime, end: dt.datetime) -> float:
@@ -129,14 +142,18 @@ class WorkCalendar:
         if end <= start:
             return 0.0
         total = 0.0
-        day = start.date()
-        while day <= end.date():
+        first, last = start.date(), end.date()
+        day = first
+        while day <= last:
             if self.is_workday(day):
-                for begin, finish in self.periods:
-                    a = max(self._at(day, begin), start)
-                    b = min(self._at(day, finish), end)
-                    if b > a:
-                        total += (b - a).total_seconds()
+                if first < day < last:
+                    total += self.day_length.total_seconds()
+                else:
+                    for begin, finish in self.periods:
+                        a = max(self._at(day, begin), start)
+                        b = min(self._at(day, finish), end)
+                        if b > a:
+                            total += (b - a).total_seconds()
             day += dt.timedelta(days=1)
         return total
 
