@@ -23,11 +23,11 @@ The text is read in four passes, all linear in its length:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from .deadlines import DEADLINE_RE, Deadline, find_deadline
+from .deadlines import DEADLINE_RE, Deadline, find_all_deadlines, find_deadline
 from .numbers import (
     FIGURE_RE,
     PERCENT_UNITS,
@@ -162,7 +162,8 @@ def _is_heading(c: str) -> bool:
         return len(c) <= 40 and "。" not in c.rstrip("。") and not FIGURE_RE.search(body)
     if _CLAUSE_PUNCT.search(c) or c.endswith("、"):
         return False
-    return True
+    # a short line stating a figure is a broken paragraph (培育软件人才4000人 / 以上;...)
+    return not FIGURE_RE.search(c)
 
 
 @dataclass(slots=True)
@@ -298,6 +299,8 @@ def _marker_ctx(clause: str, plan: int) -> tuple[_Ctx, bool] | None:
     return None
 
 
+_SENTENCE_END = frozenset("。!?…")
+_MARKER_FIRST = frozenset("到至截力预在于0123456789过去上一五近今本新")
 _HORIZON_PRE = frozenset({"到", "至", "力争到", "力争在", "预计到", "截至", "截止"})
 _OPENING = re.compile(r"[^,;。!?:]{1,8}:")
 
@@ -307,6 +310,8 @@ _ACTUAL_CUE = re.compile(r"了|已经|已|累计|实现了")
 
 # --------------------------------------------------------------------------- exclusions
 
+# clause punctuation; a comma inside a figure (1,200个) is a thousands separator
+_CLAUSE_SPLIT = re.compile(r"(?=[;:。!?…,])(?:[;:。!?…]|(?<![0-9]),|,(?![0-9]{3}(?![0-9])))+")
 _QUOTE_RE = re.compile(
     r"“[^“”]{0,40}”|《[^《》]{0,40}》|\"[^\"]{0,40}\"|‘[^‘’]{0,40}’|「[^「」]{0,40}」|【[^【】]{0,40}】"
 )
@@ -393,6 +398,10 @@ _IND_TAIL = re.compile(
     r"(?:完成|达到|达|为|实现|突破|超过|同比|比上年|年均|增长|增加|下降|提高|提升|要|总量|"
     r"保持在|控制在|稳定在|在|了|均|分别|占|共|累计|的|等)+$"
 )
+
+
+# how far before or after a figure its words are read (the clause may be much longer)
+_WINDOW = 60
 
 
 @dataclass(slots=True)
@@ -489,8 +498,8 @@ class _Reader:
 
         figs_all = [m for m in FIGURE_RE.finditer(s, body_start)]
         fans = [m for m in _FAN_RE.finditer(s, body_start)]
-        has_dates = DEADLINE_RE.search(s, body_start) is not None
-        if not figs_all and not fans and not has_dates:
+        dl_starts = [m.start() for m in DEADLINE_RE.finditer(s, body_start)]
+        if not figs_all and not fans and not dl_starts:
             m = _OPENING.match(s, body_start)
             mk = _marker_ctx(s[m.end() if m else body_start :], self.plan)
             if mk is not None and mk[1]:
@@ -508,11 +517,11 @@ class _Reader:
         clauses: list[tuple[int, int, int]] = []  # (start, end, sentence)
         sent = 0
         pos = body_start
-        for m in re.finditer(r"[,;:。!?…]+", s[body_start:]):
-            a, b = body_start + m.start(), body_start + m.end()
+        for m in _CLAUSE_SPLIT.finditer(s, body_start):
+            a, b = m.start(), m.end()
             if a > pos and not in_quote(a):
                 clauses.append((pos, a, sent))
-                if re.search(r"[。!?…]", m.group()):
+                if _SENTENCE_END.intersection(m.group()):
                     sent += 1
                 pos = b
             elif a > pos:
@@ -546,7 +555,6 @@ class _Reader:
         sent_deadline: Deadline | None = None
         cur_sent = -1
         for k, (a, b, sid) in enumerate(clauses):
-            text = s[a:b]
             opening = sid != cur_sent or (a > 0 and s[a - 1] == ":")
             if sid != cur_sent:
                 cur_sent = sid
@@ -554,15 +562,22 @@ class _Reader:
                 sent_deadline = None
             elif a > 0 and s[a - 1] == ";":
                 part_ctx = None
-            mk = _marker_ctx(text, self.plan)
-            if mk is not None:
-                if not opening:
-                    part_ctx = mk[0]
-                elif mk[1]:
-                    self.flow_ctx = mk[0]
-                    sent_ctx = None
-                else:
-                    sent_ctx = mk[0]
+            if s[a] in _MARKER_FIRST:
+                mk = _marker_ctx(s[a : a + 12], self.plan)
+                if mk is not None:
+                    if not opening:
+                        part_ctx = mk[0]
+                    elif mk[1]:
+                        self.flow_ctx = mk[0]
+                        sent_ctx = None
+                    else:
+                        sent_ctx = mk[0]
+            has_fig = k in by_clause or k in fan_by_clause
+            j = bisect_left(dl_starts, a)
+            has_dl = j < len(dl_starts) and dl_starts[j] < b
+            if not has_fig and not has_dl:
+                continue
+            text = s[a:b]
             ctx = part_ctx or sent_ctx or self.flow_ctx or self.head_ctx
             if _MARK_NOW.search(text):
                 ctx = _Ctx("target", self.plan)
@@ -572,12 +587,14 @@ class _Reader:
                 else:
                     ctx = _Ctx("target", self.plan)
             # a clause that is only a time (年底前, 到2025年) dates the rest of the sentence
-            if k not in by_clause and k not in fan_by_clause:
+            if not has_fig:
                 d = find_deadline(s, ctx.year, self.plan, a, b)
                 if d is not None and not _TIME_ONLY_NOISE.sub(
                     "", text[: d.start - a] + text[d.end - a :]
                 ):
                     sent_deadline = d
+                    continue
+                if ctx.stance != "target":
                     continue
             prev_t = s[clauses[k - 1][0] : clauses[k - 1][1]] if k else ""
             next_t = s[clauses[k + 1][0] : clauses[k + 1][1]] if k + 1 < len(clauses) else ""
@@ -587,11 +604,11 @@ class _Reader:
             if kp in self.seen_prev or kn in self.seen_next:
                 continue
             got = False
-            if k in by_clause or k in fan_by_clause:
+            if has_fig:
                 got = self._clause(
                     clean, a, b, by_clause.get(k, []), fan_by_clause.get(k, []), ctx, sent_deadline
                 )
-            if not got and ctx.stance == "target":
+            if not got and has_dl and ctx.stance == "target":
                 got = self._milestone(clean, a, b, ctx, sent_deadline)
             if got:
                 self.seen_prev.add(kp)
@@ -644,7 +661,6 @@ class _Reader:
         sent_deadline: Deadline | None,
     ) -> bool:
         s = clean.s
-        clause = s[a:b]
         quantities = [q for q in (read_figure(m) for m in matches) if q is not None]
         items: list[tuple[int, int, Quantity | None, re.Match[str] | None]] = [
             (q.start, q.end, q, None) for q in quantities
@@ -657,73 +673,99 @@ class _Reader:
         # sub-clauses: cut at 、 after a figure, unless the clause lists with 分别
         subs: list[tuple[int, int]] = []
         sub_start = a
-        if "分别" not in clause:
-            fig_iter = iter(items)
-            nxt = next(fig_iter, None)
+        if s.find("分别", a, b) < 0:
+            k = 0
             seen_fig = False
-            for m in re.finditer("、", clause):
-                p = a + m.start()
-                while nxt is not None and nxt[1] <= p:
-                    if nxt[0] >= sub_start:
+            depth = 0
+            last = a
+            p = s.find("、", a, b)
+            while p >= 0:
+                depth += s.count("(", last, p) - s.count(")", last, p)
+                last = p
+                while k < len(items) and items[k][1] <= p:
+                    if items[k][0] >= sub_start:
                         seen_fig = True
-                    nxt = next(fig_iter, None)
-                if seen_fig and (nxt is None or nxt[0] > p + 1) and not _in_parens(s, sub_start, p):
+                    k += 1
+                if seen_fig and (k == len(items) or items[k][0] > p + 1) and depth <= 0:
                     subs.append((sub_start, p))
                     sub_start = p + 1
                     seen_fig = False
+                p = s.find("、", p + 1, b)
         subs.append((sub_start, b))
         sub_starts = [x[0] for x in subs]
+        forecast = _FORECAST.search(s, a, b) is not None
+        target = ctx.stance == "target"
 
         figs: list[_Fig] = []
         prev_end_in_sub: dict[int, int] = {}
         for idx, (fs, fe, q, fan) in enumerate(items):
             si = bisect_right(sub_starts, fs) - 1
             ss, se = subs[si]
-            left = prev_end_in_sub.get(si, ss)
+            left = max(prev_end_in_sub.get(si, ss), fs - _WINDOW)
             pre_text = s[left:fs]
-            pre_all = s[ss:fs]
-            after = s[fe:se]
-            later = any(it[0] >= fe and it[0] < se for it in items[idx + 1 :])
+            pre_all = s[max(ss, fs - _WINDOW) : fs]
+            after = s[fe : min(se, fe + _WINDOW)]
+            later = idx + 1 < len(items) and items[idx + 1][0] < se
             prev_end_in_sub[si] = fe
             if fan is not None:
                 n = fan.group("n")
                 v = Decimal(300 if n in ("两", "二") else 700 if n == "三" else 100)
-                post = s[fe : fe + 2]
-                comp = "ge" if post == "以上" else "eq"
-                figs.append(_Fig(None, "growth", comp, v, None, "%", si, fs, fe))  # type: ignore[arg-type]
+                comp = "ge" if s.startswith("以上", fe) else "eq"
+                figs.append(_Fig(None, "growth", comp, v, None, "%", si, fs, fe))
                 continue
             assert q is not None
-            f = self._judge(
-                s, q, pre_text, pre_all, after, later, si, clause, ctx.stance == "target"
-            )
+            f = self._judge(s, q, pre_text, pre_all, after, later, si, forecast, target)
             if f is not None:
                 figs.append(f)
+        if not figs:
+            return False
 
         # carry growth across a list (分别增长8%、10%), and mark 由X增至Y
         for i in range(1, len(figs)):
             f, p = figs[i], figs[i - 1]
-            gap = s[p.end : f.start]
             if (
                 p.measure == "growth"
                 and f.measure == "share"
                 and f.sub == p.sub
-                and _LIST_JOIN.fullmatch(gap)
+                and f.start - p.end <= 1
+                and _LIST_JOIN.fullmatch(s, p.end, f.start)
             ):
                 f.measure = "growth"
                 if p.value < 0 < f.value:
                     f.comparator, f.value, f.upper = _negate(f.comparator, f.value, f.upper)
         for i in range(len(figs) - 1):
             f, nx = figs[i], figs[i + 1]
-            if _FROM_TAIL.search(s[subs[f.sub][0] : f.start]) and _TO_GAP.fullmatch(
-                s[f.end : nx.start]
+            ss = subs[f.sub][0]
+            if (
+                _FROM_TAIL.search(s, max(ss, f.start - 1), f.start)
+                and nx.start - f.end <= 6
+                and _TO_GAP.fullmatch(s, f.end, nx.start)
             ):
                 f.from_of_next = True
                 if f.measure == "growth" and nx.measure != "growth":
                     f.measure = nx.measure
 
-        if not figs:
-            return False
+        # deadlines: the sub-clause's own, else one earlier in the clause, else the sentence's
+        own: dict[int, Deadline | None] = {}
+        before: dict[int, Deadline | None] = {}
+        if target:
+            found = find_all_deadlines(s, ctx.year, self.plan, a, b)
+            best: Deadline | None = None
+            j = 0
+            for si, (ss, se) in enumerate(subs):
+                while j < len(found) and found[j].start < ss:
+                    best = _better(best, found[j])
+                    j += 1
+                before[si] = best
+                mine: Deadline | None = None
+                jj = j
+                while jj < len(found) and found[jj].start < se:
+                    mine = _better(mine, found[jj])
+                    jj += 1
+                own[si] = mine
+
         prev_indicator = self.last_indicator
+        texts: dict[int, tuple[int, int, str]] = {}
         for i, f in enumerate(figs):
             ss, se = subs[f.sub]
             stance, year = ctx.stance, ctx.year
@@ -731,16 +773,15 @@ class _Reader:
                 stance, year = "actual", (ctx.year if ctx.stance == "actual" else self.plan) - 1
             deadline: str | None = None
             if stance == "target":
-                d = find_deadline(s, year, self.plan, ss, se)
-                if d is None and ss > a:
-                    d = find_deadline(s, year, self.plan, a, ss)
-                if d is None:
-                    d = sent_deadline
+                d = own.get(f.sub) or before.get(f.sub) or sent_deadline
                 if d is not None and d.year > year and d.rank >= 4:
                     year = d.year
                 deadline = d.date if d is not None and d.year >= year else f"{year}-12-31"
-            start, end = clean.span(ss, se, self.raw)
-            ind = self._indicator(clean, s, ss, f, figs, i, se)
+            if f.sub not in texts:
+                start, end = clean.span(ss, se, self.raw)
+                texts[f.sub] = (start, end, self.raw[start:end])
+            start, end, text = texts[f.sub]
+            ind = self._indicator(s, ss, f, figs, i, se)
             if not ind and f.measure in ("growth", "share"):
                 ind = prev_indicator
             prev_indicator = ind or prev_indicator
@@ -752,7 +793,7 @@ class _Reader:
                     year=year,
                     section=self.section,
                     indicator=ind,
-                    text=self.raw[start:end],
+                    text=text,
                     start=start,
                     end=end,
                     measure=f.measure,
@@ -774,7 +815,7 @@ class _Reader:
         after: str,
         later: bool,
         si: int,
-        clause: str,
+        forecast: bool,
         self_target: bool,
     ) -> _Fig | None:
         """Decide whether a figure is a commitment, and its measure."""
@@ -797,7 +838,7 @@ class _Reader:
         if thresholdish and nxt not in _PUNCT_AFTER and later:
             return None
         # forecasts, streaks, comparisons
-        if pre_all.endswith("连续") or _FORECAST.search(clause):
+        if pre_all.endswith("连续") or forecast:
             return None
         if "预计" in pre_all and (self_target or _FORECAST_AFTER.search(pre_all)):
             return None
@@ -839,15 +880,15 @@ class _Reader:
             comparator, value, upper = _negate(comparator, value, upper)
         return _Fig(q, measure, comparator, value, upper, unit, si, q.start, q.end)
 
-    def _indicator(
-        self, clean: _Clean, s: str, ss: int, f: _Fig, figs: list[_Fig], i: int, se: int
-    ) -> str:
+    def _indicator(self, s: str, ss: int, f: _Fig, figs: list[_Fig], i: int, se: int) -> str:
         left = ss
         if i and figs[i - 1].sub == f.sub:
             left = figs[i - 1].end
+        left = max(left, f.start - _WINDOW)
         stop = se
         if i + 1 < len(figs) and figs[i + 1].sub == f.sub:
             stop = figs[i + 1].start
+        stop = min(stop, f.end + _WINDOW)
         text = _tidy(s[left : f.start])
         if f.measure == "level":
             # 等9所学校建成招生, 10个公园游园: the noun after a classifier names the thing
@@ -882,6 +923,6 @@ def _clip(text: str) -> str:
     return text[-20:]
 
 
-def _in_parens(s: str, a: int, p: int) -> bool:
-    seg = s[a:p]
-    return seg.count("(") > seg.count(")")
+def _better(best: Deadline | None, d: Deadline) -> Deadline:
+    """The more specific of two deadlines (ties: the later one)."""
+    return d if best is None or d.rank >= best.rank else best

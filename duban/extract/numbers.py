@@ -24,8 +24,13 @@ CN_NUM_CHARS = "零〇一二两三四五六七八九十百千"
 _CN_START = "一二两三四五六七八九十"
 # A Chinese numeral: starts with a digit word (not 百/千 alone: 百姓, 千家万户), may hold an
 # inner 万 when more numeral follows (三万五千).
-CN_NUM = rf"[{_CN_START}][{CN_NUM_CHARS}]*(?:万[{CN_NUM_CHARS}]+)?|[百千](?=万|亿)"
-AR_NUM = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?"
+# bounded, and never starting inside another numeral, so that a long run of numeral
+# characters costs linear time
+CN_NUM = (
+    rf"(?<![{CN_NUM_CHARS}])(?:[{_CN_START}][{CN_NUM_CHARS}]{{0,8}}(?:万[{CN_NUM_CHARS}]{{1,6}})?"
+    rf"|[百千](?=万|亿))"
+)
+AR_NUM = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]++(?:\.[0-9]++)?"
 NUM = rf"(?:{AR_NUM}|{CN_NUM})"
 
 MAGNITUDES = {
@@ -240,14 +245,16 @@ POST_ALT = "|".join(sorted(SUFFIX_COMPARATORS, key=len, reverse=True))
 _RANGE_SEP = r"至|到|-|~|—|–|－|～"
 _NO_CHENG_AFTER = "为功果本员立效都品交就套片型熟长年"
 
+_FIRST = "".join(sorted({k[0] for k in PREFIX_COMPARATORS} | set(_CN_START) | set("百千")))
 FIGURE_RE = re.compile(
     rf"""
+    (?=[0-9{_FIRST}])  # cheap first test: ~3x faster scan
     (?:(?P<pre>{PRE_ALT})(?P<pv>{_PREFIX_VERBS})?)?
     (?<![0-9A-Za-z.])
     (?:
         # fraction: 1/3, 三分之一, 百分之三十
         (?:(?P<fn>[0-9]{{1,2}})/(?P<fd>[0-9]{{1,3}})(?![0-9/])
-          |(?P<cd>[{_CN_START}百][{CN_NUM_CHARS}]*)分之(?P<cn>{NUM}))
+          |(?P<cd>[{_CN_START}百][{CN_NUM_CHARS}]{{0,3}})分之(?P<cn>{NUM}))
       | # share in tenths: 四成, 六成以上
         (?P<cheng>[一二两三四五六七八九]|[0-9])成(?![{_NO_CHENG_AFTER}])
       | # amount, maybe a range, then the unit

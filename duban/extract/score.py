@@ -149,10 +149,10 @@ def score(predicted: list[dict], gold: list[dict]) -> Score:
     mmatched = [(pm[j], gm[gi]) for gi, j in mpairs]
 
     tp = len(matched)
-    precision = _ratio(tp, len(pf)) if pf or gf else 1.0
-    recall = _ratio(tp, len(gf)) if gf else (1.0 if not pf else 0.0)
-    if not pf and gf:
-        precision = 0.0
+    # nothing predicted: precision is 1 only if there was nothing to find; nothing to find:
+    # recall is 1 (nothing was missed)
+    precision = _ratio(tp, len(pf)) if pf else (0.0 if gf else 1.0)
+    recall = _ratio(tp, len(gf))
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     measure_ok = sum(p["measure"] == g["measure"] for p, g in matched)
     comp_ok = sum(p["comparator"] == g["comparator"] for p, g in matched)
