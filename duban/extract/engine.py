@@ -186,7 +186,7 @@ def _blocks(norm: str) -> list[_Block]:
         if c:
             lead = len(line) - len(line.lstrip(_MARKUP))
             s = pos + lead
-            e = s + len(line.strip(_MARKUP)) if line.strip(_MARKUP) else s
+            e = max(s, pos + len(line.rstrip()))
             if _is_heading(c):
                 blocks.append(_Block(True, [(s, e)]))
                 open_para = None
@@ -205,7 +205,12 @@ def _blocks(norm: str) -> list[_Block]:
 
 # --------------------------------------------------------------------------- clean view
 
-_KEEP = re.compile(r"[^\s*]+")
+# what the clean view drops: whitespace, markdown emphasis, HTML tags and &nbsp;
+_JUNK = re.compile(r"[\s*]+|<[a-zA-Z/!][^<>\n]{0,60}>|&(?:nbsp|#160);")
+
+
+_CLOSING_MARKUP = re.compile(r"\*+|</[a-zA-Z][a-zA-Z0-9]{0,10}>")
+_OPENING_TAG = re.compile(r"<[a-zA-Z][^<>\n]{0,38}>")
 
 
 class _Clean:
@@ -219,12 +224,19 @@ class _Clean:
         os_: list[int] = []
         length = 0
         for s, e in spans:
-            for m in _KEEP.finditer(norm, s, e):
+            pos = s
+            for m in _JUNK.finditer(norm, s, e):
+                if m.start() > pos:
+                    cs.append(length)
+                    os_.append(pos)
+                    parts.append(norm[pos : m.start()])
+                    length += m.start() - pos
+                pos = m.end()
+            if e > pos:
                 cs.append(length)
-                os_.append(m.start())
-                g = m.group()
-                parts.append(g)
-                length += len(g)
+                os_.append(pos)
+                parts.append(norm[pos:e])
+                length += e - pos
         self.s = "".join(parts)
         self._cs = cs
         self._os = os_
@@ -237,10 +249,21 @@ class _Clean:
         """Input offsets of clean ``[a, b)``, widened over adjacent ``*`` markup."""
         start = self.orig(a)
         end = self.orig(b - 1) + 1
-        while end < len(raw) and raw[end] == "*":
-            end += 1
-        while start > 0 and raw[start - 1] == "*":
-            start -= 1
+        while True:
+            m = _CLOSING_MARKUP.match(raw, end)
+            if not m:
+                break
+            end = m.end()
+        while start > 0:
+            if raw[start - 1] == "*":
+                start -= 1
+                continue
+            if raw[start - 1] == ">":
+                lt = raw.rfind("<", max(0, start - 40), start)
+                if lt >= 0 and _OPENING_TAG.fullmatch(raw, lt, start):
+                    start = lt
+                    continue
+            break
         return start, end
 
 
@@ -300,6 +323,8 @@ def _marker_ctx(clause: str, plan: int) -> tuple[_Ctx, bool] | None:
 
 
 _SENTENCE_END = frozenset("。!?…")
+# 会议指出, 报告显示: what follows opens the statement
+_SPEECH = re.compile(r"(?:指出|强调|表示|提出|认为|介绍|显示|称|说)$")
 _MARKER_FIRST = frozenset("到至截力预在于0123456789过去上一五近今本新")
 _HORIZON_PRE = frozenset({"到", "至", "力争到", "力争在", "预计到", "截至", "截止"})
 _OPENING = re.compile(r"[^,;。!?:]{1,8}:")
@@ -386,7 +411,7 @@ _EVENT = re.compile(
     r"挂牌|投产|达产|开通|通水|通电|并网|验收|揭牌|开园|开馆|运行|搬迁|迁入|办结|试运行|亮相|"
     r"营业|完成|实现|启动|出让|开学|招生|移交|贯通|合龙|投入使用|交付使用|使用|运营|试运营"
 )
-_TIME_ONLY_NOISE = re.compile(r"力争|争取|确保|到|在|于|前|之前|以前|底前|全面|基本")
+_TIME_ONLY_NOISE = re.compile(r"力争|争取|确保|到|在|于|前|之前|以前|底前|全面|基本|[“”‘’\"]")
 
 # --------------------------------------------------------------------------- indicator
 
@@ -555,7 +580,11 @@ class _Reader:
         sent_deadline: Deadline | None = None
         cur_sent = -1
         for k, (a, b, sid) in enumerate(clauses):
-            opening = sid != cur_sent or (a > 0 and s[a - 1] == ":")
+            opening = (
+                sid != cur_sent
+                or (a > 0 and s[a - 1] == ":")
+                or (k > 0 and _SPEECH.search(s, clauses[k - 1][0], clauses[k - 1][1]) is not None)
+            )
             if sid != cur_sent:
                 cur_sent = sid
                 sent_ctx = part_ctx = None

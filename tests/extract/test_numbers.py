@@ -194,3 +194,24 @@ def test_figure_broken_across_a_paragraph_break():
     assert cs[0].text == "培育软件人才4000人\n\n以上"
     for c in cs:
         assert text[c.start : c.end] == c.text
+
+
+def test_html_markup_around_figures():
+    text = "地区生产总值增长<b>8%</b>,新增停车位6000&nbsp;个。<p>完成**1400亿元**</p>\n"
+    cs = extract(text, 2022).commitments
+    assert [(c.measure, c.value) for c in cs] == [
+        ("growth", 8),
+        ("level", 6000),
+        ("level", 140000000000),
+    ]
+    assert [c.text for c in cs] == [
+        "地区生产总值增长<b>8%</b>",
+        "新增停车位6000&nbsp;个",
+        "<p>完成**1400亿元**</p>",
+    ]
+
+
+def test_speech_verb_opens_the_statement():
+    text = "2022年工作会议\n会议指出,过去一年,全区地区生产总值完成850亿元,增长5%;一般公共预算收入60亿元。\n"
+    cs = extract(text).commitments
+    assert [(c.stance, c.year) for c in cs] == [("actual", 2021)] * 3
