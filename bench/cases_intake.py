@@ -1,0 +1,230 @@
+"""Case intake under load: the real server (gunicorn, several workers) and concurrent
+clients posting cases over loopback for a fixed time.
+
+    python bench/cases_intake.py [--seconds 20] [--clients 16] [--workers 2]
+                                 [--database-url postgres://...] [--endpoint api|open311]
+
+It makes a scratch database (SQLite in WAL mode under a temporary directory, or the
+PostgreSQL database given, which must be empty), migrates it, creates a service and an API
+client, starts gunicorn, and runs the clients — processes with persistent connections that
+time each request themselves. Requests still in flight when time is up are finished but
+not counted in the rate. Afterwards it checks that every acknowledged case is stored
+exactly once and that ticket numbers are unique, and prints cases/s, p50 and p99.
+The goal (docs/cases.md): >= 300 cases/s with p99 under 100 ms on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+KEY = "bench-cases-key-0123456789abcdef"
+OPEN311_KEY = "bench-open311-key-0123456789abcd"
+
+SETUP = f"""
+from duban.accounts.models import Department
+from duban.accounts.tokens import api_client_create
+from duban.cases.services import category_save
+dept = Department.objects.create(name="城市管理局", code="chengguan")
+category_save(actor=None, code="city", name="城市管理", default_department=dept,
+    response_limit=4, response_unit="working_hours", resolution_limit=5,
+    resolution_unit="working_days", clock_start="receipt")
+api_client_create(name="bench", scope="cases", actor=None, raw_key="{KEY}")
+api_client_create(name="bench311", scope="open311", actor=None, raw_key="{OPEN311_KEY}")
+"""
+
+CHECK = """
+import json, os
+from django.db.models import Count
+from duban.cases.models import Case
+acked = json.load(open(os.environ["BENCH_ACKED"]))
+rows = dict(Case.objects.filter(external_id__startswith="b-").values_list("external_id", "id"))
+dupes = Case.objects.values("external_id").filter(external_id__startswith="b-").annotate(
+    n=Count("id")).filter(n__gt=1).count()
+tickets = [t for _e, t in acked]
+missing = [e for e, _t in acked if e not in rows]
+print(json.dumps({"stored": Case.objects.count(), "missing": len(missing), "duplicates": dupes,
+                  "tickets_unique": len(tickets) == len(set(tickets))}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client(args) -> list[tuple[float, float, str, str, int]]:
+    """One client: post for `seconds`; returns (start, latency, external id, ticket, status)."""
+    index, port, deadline, endpoint = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    results = []
+    n = 0
+    while time.time() < deadline:
+        n += 1
+        external = f"b-{index}-{n}"
+        if endpoint == "api":
+            body = json.dumps(
+                {
+                    "service_code": "city",
+                    "description": f"占道经营 {external}",
+                    "channel": "inspection",
+                    "external_id": external,
+                    "address": f"金水东路{n}号",
+                }
+            ).encode()
+            headers = {"Content-Type": "application/json", "X-API-Key": KEY}
+            path = "/api/v1/cases/"
+        else:
+            body = urllib.parse.urlencode(
+                {
+                    "api_key": OPEN311_KEY,
+                    "service_code": "city",
+                    "description": f"占道经营 {external}",
+                    "address_string": f"金水东路{n}号",
+                }
+            ).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            path = "/open311/v2/requests.json"
+        start = time.time()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            results.append((start, time.time() - start, external, "", 0))
+            continue
+        latency = time.time() - start
+        ticket = ""
+        if response.status in (200, 201):
+            data = json.loads(payload)
+            ticket = (
+                data["service_request_id"] if endpoint == "api" else data[0]["service_request_id"]
+            )
+        results.append((start, latency, external, ticket, response.status))
+    return results
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="bench/cases_intake.py")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--database-url", default="", help="an empty PostgreSQL database")
+    ap.add_argument("--endpoint", choices=("api", "open311"), default="api")
+    args = ap.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="duban-bench-"))
+    (scratch / "static").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+    env.update(
+        DUBAN_SECRET_KEY="bench-" + "x" * 50,
+        DUBAN_VAR_DIR=str(scratch),
+        DUBAN_SSL_REDIRECT="0",
+        DUBAN_SECURE_COOKIES="0",
+        DUBAN_HSTS_SECONDS="0",
+        DUBAN_LOG_LEVEL="ERROR",
+        DJANGO_SETTINGS_MODULE="duban.settings",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("DATABASE_URL", None)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    duban = [sys.executable, "-m", "duban.cli"]
+    run = lambda *a: subprocess.run([*duban, *a], env=env, cwd=ROOT, check=True)  # noqa: E731
+    run("migrate", "-v0")
+    run("createcachetable", "-v0")
+    run("shell", "-c", SETUP)
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=str(BIN)) or "gunicorn"
+    server = subprocess.Popen(
+        [
+            gunicorn,
+            "duban.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-tmp-dir",
+            "/dev/shm" if os.path.isdir("/dev/shm") else str(scratch),
+            "--log-level",
+            "error",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        for _i in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        # warm-up: one request per worker so that imports do not count
+        warmup = client((999, port, time.time() + 1, args.endpoint))
+        started = time.time()
+        deadline = started + args.seconds
+        with mp.Pool(args.clients) as pool:
+            parts = pool.map(
+                client, [(i, port, deadline, args.endpoint) for i in range(args.clients)]
+            )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    results = [r for part in parts for r in part]
+    counted = [r for r in results if r[0] < deadline]
+    ok = [r for r in counted if r[4] in (200, 201)]
+    failed = [r for r in results if r[4] not in (200, 201)]
+    acked = [(r[2], r[3]) for r in results + warmup if r[4] in (200, 201)]
+    acked_file = scratch / "acked.json"
+    acked_file.write_text(json.dumps(acked))
+    check = subprocess.run(
+        [*duban, "shell", "-c", CHECK],
+        env={**env, "BENCH_ACKED": str(acked_file)},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    verdict = json.loads(check.stdout.strip().splitlines()[-1])
+    latencies = [r[1] * 1000 for r in ok]
+    database = "PostgreSQL" if args.database_url else "SQLite (WAL)"
+    print(
+        f"{database}, {args.workers} workers, {args.clients} clients, {args.seconds:.0f}s, "
+        f"{args.endpoint}: {len(ok) / args.seconds:.0f} cases/s, "
+        f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
+        f"{len(failed)} failed"
+    )
+    print(
+        f"acknowledged {len(acked)}, stored {verdict['stored']}, missing {verdict['missing']}, "
+        f"duplicates {verdict['duplicates']}, tickets unique: {verdict['tickets_unique']}"
+    )
+    if not args.database_url:
+        shutil.rmtree(scratch, ignore_errors=True)
+    good = verdict["missing"] == 0 and verdict["duplicates"] == 0 and verdict["tickets_unique"]
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
