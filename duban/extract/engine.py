@@ -421,8 +421,10 @@ _IND_LEAD = re.compile(
 )
 _IND_TAIL = re.compile(
     r"(?:完成|达到|达|为|实现|突破|超过|同比|比上年|年均|增长|增加|下降|提高|提升|要|总量|"
-    r"保持在|控制在|稳定在|在|了|均|分别|占|共|累计|的|等)+$"
+    r"保持在|控制在|稳定在|在|了|均|分别|占|共|累计|的|等|迈上|迈过|跨越|到|至|降低|减少|"
+    r"上升|缩小|扩大|压缩|压减)+$"
 )
+_IND_COMPARED = re.compile(r"(?:比|较)(?:上年|去年|上年度|同期|[0-9]{4}年(?:底|末)?)")
 
 
 # how far before or after a figure its words are read (the clause may be much longer)
@@ -497,10 +499,12 @@ class _Reader:
     # ------------------------------------------------------------------ paragraph
 
     def _heading(self, h: str) -> None:
-        self.flow_ctx = None
+        # a heading that names a year or kind (2022年工作回顾, 主要目标) sets the stance; one
+        # that does not (着力加快…建设) leaves the stance of what came before it
         ctx = _heading_ctx(h, self.plan)
         if ctx is not None:
             self.head_ctx = ctx
+            self.flow_ctx = None
 
     def _paragraph(self, block: _Block) -> None:
         clean = _Clean(self.norm, block.spans)
@@ -814,8 +818,7 @@ class _Reader:
             if not ind and f.measure in ("growth", "share"):
                 ind = prev_indicator
             prev_indicator = ind or prev_indicator
-            if f.measure == "level":
-                self.last_indicator = ind or self.last_indicator
+            self.last_indicator = prev_indicator
             self.out.append(
                 Commitment(
                     stance=stance,
@@ -933,6 +936,7 @@ class _Reader:
 
 def _tidy(text: str) -> str:
     text = _QUOTE_CHARS.sub("", text)
+    text = _IND_COMPARED.sub("", text)
     text = _DL_STRIP.sub("", text)
     text = _IND_LEAD.sub("", text)
     return _IND_TAIL.sub("", text)

@@ -158,3 +158,23 @@ def test_year_cannot_be_inferred():
 def test_bad_year(bad):
     with pytest.raises(ExtractError):
         extract("新增停车位6000个。", bad)
+
+
+def test_sub_heading_without_year_keeps_the_stance():
+    text = (
+        "2023年政府工作报告\n各位代表:\n"
+        "过去一年,全县地区生产总值完成386.5亿元,增长4.2%。\n"
+        "(一)经济运行稳中有进\n规模以上工业增加值增长7.8%。\n"
+        "二、2023年工作安排\n地区生产总值增长6%左右。\n"
+        "森林覆盖率提高到42.5%,比2020年提高1.2个百分点。\n"
+    )
+    cs = extract(text).commitments
+    assert [(c.stance, c.year, c.value) for c in cs] == [
+        ("actual", 2022, 38650000000),
+        ("actual", 2022, 4.2),
+        ("actual", 2022, 7.8),
+        ("target", 2023, 6),
+        ("target", 2023, 42.5),
+        ("target", 2023, 1.2),
+    ]
+    assert [c.indicator for c in cs][-2:] == ["森林覆盖率", "森林覆盖率"]
