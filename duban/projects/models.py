@@ -232,7 +232,11 @@ class MonthlyReport(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "period_end"]),
+            # Covers the portfolio sums: approved months of a range, by project.
+            models.Index(
+                fields=["status", "period_end", "project", "month_investment"],
+                name="project_report_sums",
+            ),
             models.Index(fields=["project", "status", "period_end"]),
         ]
         verbose_name = _("monthly report")

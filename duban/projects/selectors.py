@@ -130,6 +130,13 @@ def completed_subquery(plan_year: int, as_of: dt.date) -> Coalesce:
     )
 
 
+def scope(user) -> QuerySet[Project] | None:
+    """The projects a user's figures cover: None (everything, no filter) for the office."""
+    if user.sees_everything:
+        return None
+    return Project.objects.filter(lead_department_id=user.department_id or -1)
+
+
 def visible_projects(user, plan_year: int | None = None) -> QuerySet[Project]:
     projects = Project.objects.all()
     if plan_year is not None:
@@ -188,16 +195,30 @@ def preparatory_start_rate(plan_year: int, as_of: dt.date) -> Decimal:
     return percent(counts["started"], counts["total"])
 
 
+def _counting_reports(plan_year: int, as_of: dt.date, projects=None):
+    """The approved reports that count. A report's month always lies in its project's plan
+    year (the services enforce it), so the period range alone selects the year's reports:
+    for the whole registry no join with the projects is needed."""
+    reports = MonthlyReport.objects.filter(completed_in_year(plan_year, as_of)).order_by()
+    if projects is not None:
+        reports = reports.filter(project__in=projects)
+    return reports
+
+
 def investment_completed(plan_year: int, as_of: dt.date, *, projects=None) -> Decimal:
     """元 completed this plan year as of the day: the sum of approved monthly figures of
     months that have ended (period on or before the day) within the year."""
-    reports = MonthlyReport.objects.filter(
-        completed_in_year(plan_year, as_of), project__plan_year=plan_year
+    total = _counting_reports(plan_year, as_of, projects).aggregate(s=Sum("month_investment"))
+    return (total["s"] or ZERO).quantize(CENT)
+
+
+def completed_by_month(plan_year: int, as_of: dt.date, *, projects=None) -> dict:
+    """{month end: 元 completed in that month} (approved, months ended by the day)."""
+    return dict(
+        _counting_reports(plan_year, as_of, projects)
+        .values_list("period_end")
+        .annotate(s=Sum("month_investment"))
     )
-    if projects is not None:
-        reports = reports.filter(project__in=projects)
-    total = reports.aggregate(total=Sum("month_investment"))["total"]
-    return (total or ZERO).quantize(CENT)
 
 
 def year_fraction(plan_year: int, as_of: dt.date) -> Decimal:
@@ -219,11 +240,22 @@ class InvestmentSummary:
     pace: Decimal  # % of the year elapsed
 
 
-def investment_summary(plan_year: int, as_of: dt.date, *, projects=None) -> InvestmentSummary:
+def _planned(plan_year: int, projects=None) -> Decimal:
     projects = Project.objects.all() if projects is None else projects
     planned = projects.filter(plan_year=plan_year).aggregate(s=Sum("annual_investment"))["s"]
-    planned = (planned or ZERO).quantize(CENT)
-    completed = investment_completed(plan_year, as_of, projects=projects)
+    return (planned or ZERO).quantize(CENT)
+
+
+def investment_summary(
+    plan_year: int, as_of: dt.date, *, projects=None, monthly: dict | None = None
+) -> InvestmentSummary:
+    """Plan, completed, and both against the plan and its linear pace. `monthly` (from
+    completed_by_month) spares a second pass over the reports when the caller has it."""
+    planned = _planned(plan_year, projects)
+    if monthly is None:
+        completed = investment_completed(plan_year, as_of, projects=projects)
+    else:
+        completed = sum(monthly.values(), ZERO).quantize(CENT)
     fraction = year_fraction(plan_year, as_of)
     expected = (planned * fraction).quantize(CENT)
     return InvestmentSummary(
@@ -236,22 +268,14 @@ def investment_summary(plan_year: int, as_of: dt.date, *, projects=None) -> Inve
     )
 
 
-def investment_curve(plan_year: int, as_of: dt.date, *, projects=None) -> list[dict]:
+def investment_curve(
+    plan_year: int, as_of: dt.date, *, projects=None, monthly: dict | None = None
+) -> list[dict]:
     """Month by month: cumulative investment completed (approved, months ended by the day)
     against the plan spread linearly over the year."""
-    projects = Project.objects.all() if projects is None else projects
-    planned = projects.filter(plan_year=plan_year).aggregate(s=Sum("annual_investment"))["s"]
-    planned = planned or ZERO
-    monthly = dict(
-        MonthlyReport.objects.filter(
-            completed_in_year(plan_year, as_of),
-            project__plan_year=plan_year,
-            project__in=projects,
-        )
-        .order_by()
-        .values_list("period_end")
-        .annotate(total=Sum("month_investment"))
-    )
+    planned = _planned(plan_year, projects)
+    if monthly is None:
+        monthly = completed_by_month(plan_year, as_of, projects=projects)
     start, end = year_bounds(plan_year)
     days = (end - start).days + 1
     rows, running = [], ZERO
@@ -278,9 +302,12 @@ class LandToStart:
     longest_days: int | None
 
 
-def land_to_start(plan_year: int, as_of: dt.date, *, projects=None) -> LandToStart:
+def land_to_start(
+    plan_year: int, as_of: dt.date, *, projects=None, extremes: bool = True
+) -> LandToStart:
     """Days from the land approval (用地) to the construction start, over the projects of
-    the year that had both as of the day (拿地即开工 shortens it)."""
+    the year that had both as of the day (拿地即开工 shortens it). Without `extremes` only
+    the average is computed (on SQLite each date difference is a Python call per row)."""
     steps = ApprovalStep.objects.filter(
         kind=ApprovalKind.LAND,
         actual_date__isnull=False,
@@ -293,7 +320,10 @@ def land_to_start(plan_year: int, as_of: dt.date, *, projects=None) -> LandToSta
     gap = ExpressionWrapper(
         F("project__start_actual") - F("actual_date"), output_field=DurationField()
     )
-    agg = steps.aggregate(n=Count("id"), avg=Avg(gap), low=Min(gap), high=Max(gap))
+    aggregates = {"n": Count("id"), "avg": Avg(gap)}
+    if extremes:
+        aggregates.update(low=Min(gap), high=Max(gap))
+    agg = steps.aggregate(**aggregates)
     if not agg["n"]:
         return LandToStart(0, None, None, None)
 
@@ -303,8 +333,8 @@ def land_to_start(plan_year: int, as_of: dt.date, *, projects=None) -> LandToSta
     return LandToStart(
         projects=agg["n"],
         average_days=days(agg["avg"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
-        shortest_days=int(days(agg["low"])),
-        longest_days=int(days(agg["high"])),
+        shortest_days=int(days(agg["low"])) if extremes else None,
+        longest_days=int(days(agg["high"])) if extremes else None,
     )
 
 
@@ -365,13 +395,11 @@ def by_type(plan_year: int, as_of: dt.date, *, projects=None) -> list[dict]:
 
 
 def by_department(plan_year: int, as_of: dt.date, *, projects=None) -> list[dict]:
+    scoped = projects
     projects = Project.objects.all() if projects is None else projects
     rows = _breakdown(projects, plan_year, as_of, F("lead_department"))
     completed = dict(
-        MonthlyReport.objects.filter(
-            completed_in_year(plan_year, as_of), project__plan_year=plan_year, project__in=projects
-        )
-        .order_by()
+        _counting_reports(plan_year, as_of, None if scoped is None else projects)
         .values_list("project__lead_department")
         .annotate(s=Sum("month_investment"))
     )

@@ -168,6 +168,14 @@ def project_update(*, project: Project, actor, changes: dict) -> Project:
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         before = snapshot(project)
+        if (
+            "plan_year" in changes
+            and changes["plan_year"] != project.plan_year
+            and project.reports.exists()
+        ):
+            raise ValidationError(
+                {"plan_year": _("A project with monthly reports cannot move to another year.")}
+            )
         for name, value in changes.items():
             setattr(project, name, value)
         project_check(project)

@@ -74,12 +74,13 @@ def index(request):
     context = {"year": year, "as_of": as_of, "years": selectors.plan_years()}
     if year is None:
         return render(request, "projects/index.html", context)
-    projects = selectors.visible_projects(request.user)
+    projects = selectors.scope(request.user)
     new = selectors.start_counts(year, as_of, "new", projects=projects)
     prep = selectors.start_counts(year, as_of, "preparatory", projects=projects)
-    investment = selectors.investment_summary(year, as_of, projects=projects)
+    monthly = selectors.completed_by_month(year, as_of, projects=projects)
+    investment = selectors.investment_summary(year, as_of, projects=projects, monthly=monthly)
     funnel = selectors.funnel(year, as_of, projects=projects)
-    curve = selectors.investment_curve(year, as_of, projects=projects)
+    curve = selectors.investment_curve(year, as_of, projects=projects, monthly=monthly)
     funnel_figure = _figure(
         [
             {
@@ -127,7 +128,7 @@ def index(request):
             "prep_rate": selectors.percent(prep["started"], prep["total"]),
             "prep_target": selectors.PREPARATORY_TARGET,
             "investment": investment,
-            "land": selectors.land_to_start(year, as_of, projects=projects),
+            "land": selectors.land_to_start(year, as_of, projects=projects, extremes=False),
             "by_type": selectors.by_type(year, as_of, projects=projects),
             "by_stage": selectors.by_stage(year, as_of, projects=projects),
             "by_sector": selectors.by_sector(year, as_of, projects=projects),

@@ -130,6 +130,8 @@ def test_days_from_land_to_start(dept):
     assert result.shortest_days == 10 and result.longest_days == 180
     assert result.average_days == Decimal("95.0")
     assert selectors.land_to_start(2022, D(2022, 3, 10)).projects == 0
+    quick = selectors.land_to_start(2022, D(2022, 9, 30), extremes=False)
+    assert (quick.average_days, quick.shortest_days) == (Decimal("95.0"), None)
 
 
 def test_stage_counts_funnel_and_late_projects(dept, other_dept):

@@ -335,3 +335,10 @@ def test_problem_counts_for_the_departments_evaluation(planner, project, dept, o
     assert rows[other_dept.pk]["raised"] == 2 and rows[other_dept.pk]["overdue"] == 1
     assert rows[other_dept.pk]["resolved_late"] == 1
     assert rows[dept.pk]["resolved_on_time"] == 1 and rows[dept.pk]["overdue"] == 0
+
+
+def test_a_project_with_reports_keeps_its_year(planner, project):
+    make_report(project, D(2022, 5, 31), "1", "10")
+    with pytest.raises(ValidationError) as exc:
+        services.project_update(project=project, actor=planner, changes={"plan_year": 2023})
+    assert "plan_year" in exc.value.message_dict

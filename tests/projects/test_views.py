@@ -289,3 +289,23 @@ def test_ledger_import_page(login, owner, planner, project):
 def test_missing_objects_are_404(login, planner):
     assert login(planner).get(reverse("projects:detail", args=[999999])).status_code == 404
     assert login(planner).get(reverse("projects:photo", args=[999999])).status_code == 404
+
+
+def test_page_queries_do_not_grow_with_the_pipeline(login, planner, dept):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(planner)
+
+    def count(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, {"year": "2022"}).status_code == 200
+        return len(queries)
+
+    make_project(dept, "S-0", "new")
+    small = {name: count(reverse(f"projects:{name}")) for name in ("index", "list", "late")}
+    for i in range(1, 40):
+        p = make_project(dept, f"S-{i}", "new", start_planned=D(2022, 3, 1))
+        make_report(p, D(2022, 3, 31), "1", "1")
+    large = {name: count(reverse(f"projects:{name}")) for name in ("index", "list", "late")}
+    assert large == small
