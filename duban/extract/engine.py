@@ -177,17 +177,29 @@ def _blocks(norm: str) -> list[_Block]:
     pos = 0
     n = len(norm)
     open_para: _Block | None = None
+    blank = True  # a blank line since the last text line
     while pos <= n:
         nl = norm.find("\n", pos)
         if nl < 0:
             nl = n
         line = norm[pos:nl]
         c = _strip_markup(line)
-        if c:
+        if not c:
+            blank = True
+        else:
             lead = len(line) - len(line.lstrip(_MARKUP))
             s = pos + lead
             e = max(s, pos + len(line.rstrip()))
-            if _is_heading(c):
+            # a short line right under an unfinished one (no blank line between) is the
+            # same sentence wrapped, as in text copied from a PDF, unless it is numbered
+            wrapped = (
+                open_para is not None
+                and not blank
+                and not line.lstrip().startswith("#")
+                and not _NUMBERED.match(c)
+            )
+            blank = False
+            if not wrapped and _is_heading(c):
                 blocks.append(_Block(True, [(s, e)]))
                 open_para = None
             else:

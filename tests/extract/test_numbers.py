@@ -215,3 +215,21 @@ def test_speech_verb_opens_the_statement():
     text = "2022年工作会议\n会议指出,过去一年,全区地区生产总值完成850亿元,增长5%;一般公共预算收入60亿元。\n"
     cs = extract(text).commitments
     assert [(c.stance, c.year) for c in cs] == [("actual", 2021)] * 3
+
+
+def test_lines_wrapped_as_in_a_pdf():
+    text = (
+        "2023年工作安排\n"
+        "全年新增高新技术企业200家,培育专精特新企业25至30家,新增停车\n"
+        "位6000个,推动金融岛3月上旬正式开岛\n"
+        "确保年底前内环及配套商业项目全面入驻运营。\n"
+    )
+    cs = extract(text).commitments
+    assert [(c.measure, c.value, c.deadline) for c in cs] == [
+        ("level", 200, "2023-12-31"),
+        ("level", 25, "2023-12-31"),
+        ("level", 6000, "2023-12-31"),
+        ("milestone", None, "2023-03-10"),
+        ("milestone", None, "2023-12-31"),
+    ]
+    assert cs[2].text == "新增停车\n位6000个"
