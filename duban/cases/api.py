@@ -102,7 +102,9 @@ def case_file(request, payload: CaseIn):
         raise HttpError(400, "; ".join(exc.messages)) from None
     except PermissionDenied as exc:
         raise HttpError(403, str(exc)) from None
-    case = Case.objects.select_related("category", "department").get(pk=intake.case.pk)
+    case = intake.case
+    if not intake.created:
+        case = Case.objects.select_related("category", "department").get(pk=case.pk)
     return (201 if intake.created else 200), _out(case)
 
 

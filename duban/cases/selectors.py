@@ -49,14 +49,18 @@ def desk_new(*, before: int | None = None) -> Page:
 
 
 def desk_pending() -> list[Case]:
-    return list(_list(Case.objects.exclude(pending="")).order_by("id")[:PAGE])
+    # Only cases in these states can carry a request: the status index narrows the scan.
+    waiting = Case.objects.filter(
+        status__in=[Status.DISPATCHED, Status.ACCEPTED, Status.RESPONDED]
+    ).exclude(pending="")
+    return list(_list(waiting).order_by("id")[:PAGE])
 
 
 def overdue_by_department() -> list[dict]:
     now = clock.now()
     return list(
         Case.objects.filter(overdue_q(now))
-        .values("department__id", "department__name")
+        .values("department__id", "department__name", "department__code")
         .annotate(n=Count("id"))
         .order_by("-n", "department__name")
     )

@@ -208,3 +208,14 @@ def test_kpi_page(login, friday, make_case, planner, owner):
 
 def test_nav_links_to_cases(login, planner):
     assert 'href="/cases/"' in login(planner).get("/").content.decode()
+
+
+def test_a_merged_citizen_follows_the_case_it_was_merged_into(
+    client, friday, make_case, planner, owner
+):
+    first = make_case().case
+    second = make_case()
+    services.case_void(case=second.case, actor=planner, reason="重复件", duplicate_of=first)
+    services.case_dispatch(case=first, actor=planner)
+    body = client.get(f"/cases/t/{second.tracking_token}/").content.decode()
+    assert first.ticket in body and "Dispatched" in body
