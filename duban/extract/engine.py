@@ -400,6 +400,7 @@ _NEGATIVE = frozenset(
         "降",
     }
 )
+_ABOUT_SHARE = re.compile(r"(?:约|大约|近|接近)占[^0-9,;。]{0,14}$")
 _FLIP = {
     "ge": "le",
     "gt": "lt",
@@ -906,6 +907,8 @@ class _Reader:
                 return None
 
         comparator, value, upper, unit = q.comparator, q.value, q.upper, q.unit
+        if comparator == "eq" and _ABOUT_SHARE.search(pre_text):
+            comparator = "about"  # 约占全区的80%
         g = _GROWTH_TAIL.search(pre_text)
         if unit == "倍":
             if g is None or g.group("v") in _NEGATIVE:

@@ -238,7 +238,7 @@ SUFFIX_COMPARATORS = {
 # A comparator may stand a verb away from its figure: 至少建成一家, 不少于引进5家.
 _PREFIX_VERBS = (
     "建成|完成|新增|新建|引进|招引|培育|实现|达到|开工|落地|建设|培训|安排|"
-    "保持在|保持|控制在|稳定在|达|为|在|有"
+    "保持在|保持|控制在|稳定在|占比|占|达|为|在|有"
 )
 PRE_ALT = "|".join(sorted(PREFIX_COMPARATORS, key=len, reverse=True))
 POST_ALT = "|".join(sorted(SUFFIX_COMPARATORS, key=len, reverse=True))

@@ -97,6 +97,7 @@ def test_level(clause, comparator, value, upper, unit):
         ("占比达到六成以上。", "share", "ge", 60, None, "%"),
         ("占规上工业比重超过两成。", "share", "gt", 20, None, "%"),
         ("生活污水治理率提升至60%。", "share", "eq", 60, None, "%"),
+        ("税收约占一般公共预算收入的80%。", "share", "about", 80, None, "%"),
         ("绿化覆盖率超过45%。", "share", "gt", 45, None, "%"),
         ("失业率控制在4.5%以内。", "share", "le", 4.5, None, "%"),
         ("失业率控制在4%以下。", "share", "le", 4, None, "%"),
