@@ -621,7 +621,7 @@ class _Reader:
             has_fig = k in by_clause or k in fan_by_clause
             j = bisect_left(dl_starts, a)
             has_dl = j < len(dl_starts) and dl_starts[j] < b
-            if not has_fig and not has_dl:
+            if not has_fig and not has_dl and sent_deadline is None:
                 continue
             text = s[a:b]
             ctx = part_ctx or sent_ctx or self.flow_ctx or self.head_ctx
@@ -633,7 +633,7 @@ class _Reader:
                 else:
                     ctx = _Ctx("target", self.plan)
             # a clause that is only a time (年底前, 到2025年) dates the rest of the sentence
-            if not has_fig:
+            if has_dl and not has_fig:
                 d = find_deadline(s, ctx.year, self.plan, a, b)
                 if d is not None and not _TIME_ONLY_NOISE.sub(
                     "", text[: d.start - a] + text[d.end - a :]
@@ -654,7 +654,7 @@ class _Reader:
                 got = self._clause(
                     clean, a, b, by_clause.get(k, []), fan_by_clause.get(k, []), ctx, sent_deadline
                 )
-            if not got and has_dl and ctx.stance == "target":
+            if not got and ctx.stance == "target":
                 got = self._milestone(clean, a, b, ctx, sent_deadline)
             if got:
                 self.seen_prev.add(kp)
@@ -670,11 +670,14 @@ class _Reader:
         if not _EVENT.search(text):
             return False
         d = find_deadline(s, ctx.year, self.plan, a, b)
+        own = d is not None
+        if d is None:
+            d = inherited  # 6月底前, 完成户厕改造
         if d is None or not d.dated:
             return False
         year = d.year if d.year > self.plan else ctx.year
         start, end = clean.span(a, b, self.raw)
-        ind = _EVENT_STRIP.sub("", text[d.end - a :]) or text
+        ind = (_EVENT_STRIP.sub("", text[d.end - a :]) if own else text) or text
         self.out.append(
             Commitment(
                 stance="target",

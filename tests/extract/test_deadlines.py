@@ -84,6 +84,14 @@ def test_milestones():
     ]
 
 
+def test_milestone_dated_by_a_time_clause():
+    got = [
+        (c.measure, c.value, c.deadline)
+        for c in extract("6月底前,完成户厕改造,新建公厕20座。", 2022).commitments
+    ]
+    assert got == [("milestone", None, "2022-06-30"), ("level", 20, "2022-06-30")]
+
+
 def test_later_target_has_its_year():
     cs = extract("到2025年,全区生产总值突破900亿元,规上工业企业达到500家。", 2022).commitments
     assert [(c.year, c.deadline) for c in cs] == [(2025, "2025-12-31"), (2025, "2025-12-31")]
