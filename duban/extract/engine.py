@@ -295,6 +295,7 @@ _MARK_ABS = re.compile(
     r"(?:度)?(?:底|末|以来)?(?![0-9一二三四五六七八九十]{1,2}月)"
 )
 _MARK_PAST = re.compile(r"过去一年|过去的一年|去年|上年|一年来|过去五年|五年来|近年来|过去几年")
+_MARK_SO_FAR = re.compile(r"目前|截至目前|当前|现有|已有|全区已有|全市已有|全县已有")
 _MARK_NOW = re.compile(r"今年|本年度|新的一年")
 
 
@@ -329,6 +330,8 @@ def _marker_ctx(clause: str, plan: int) -> tuple[_Ctx, bool] | None:
     m = _MARK_PAST.match(clause)
     if m:
         return _Ctx("actual", plan - 1), True
+    if _MARK_SO_FAR.match(clause):  # 目前全区已有高新技术企业300家 (within a plan)
+        return _Ctx("actual", plan - 1), False
     if _MARK_NOW.match(clause):
         return _Ctx("target", plan), True
     return None
@@ -337,7 +340,7 @@ def _marker_ctx(clause: str, plan: int) -> tuple[_Ctx, bool] | None:
 _SENTENCE_END = frozenset("。!?…")
 # 会议指出, 报告显示: what follows opens the statement
 _SPEECH = re.compile(r"(?:指出|强调|表示|提出|认为|介绍|显示|称|说)$")
-_MARKER_FIRST = frozenset("到至截力预在于0123456789过去上一五近今本新")
+_MARKER_FIRST = frozenset("到至截力预在于0123456789过去上一五近今本新目当现已全")
 _HORIZON_PRE = frozenset({"到", "至", "力争到", "力争在", "预计到", "截至", "截止"})
 _OPENING = re.compile(r"[^,;。!?:]{1,8}:")
 

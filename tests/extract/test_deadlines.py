@@ -186,3 +186,12 @@ def test_sub_heading_without_year_keeps_the_stance():
         ("target", 2023, 1.2),
     ]
     assert [c.indicator for c in cs][-2:] == ["森林覆盖率", "森林覆盖率"]
+
+
+def test_so_far_within_a_plan_is_an_actual():
+    text = "2023年工作安排\n目前全区已有高新技术企业300家,今年力争达到400家。\n"
+    cs = extract(text).commitments
+    assert [(c.stance, c.year, c.value) for c in cs] == [
+        ("actual", 2022, 300),
+        ("target", 2023, 400),
+    ]
