@@ -834,7 +834,7 @@ class _Reader:
                 texts[f.sub] = (start, end, self.raw[start:end])
             start, end, text = texts[f.sub]
             ind = self._indicator(s, ss, f, figs, i, se)
-            if not ind and f.measure in ("growth", "share"):
+            if not ind:  # 同比增长8%, 累计216家: what the clause before named
                 ind = prev_indicator
             prev_indicator = ind or prev_indicator
             self.last_indicator = prev_indicator
