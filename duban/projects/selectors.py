@@ -541,7 +541,8 @@ def project_page(
 
 
 def project_timeline(project: Project, as_of: dt.date) -> list[dict]:
-    """Gates, approval steps and reports of a project in date order, for its detail page."""
+    """Gates and approval steps of a project in date order (planned, actual, late, days
+    early or late), for its detail page; the monthly reports are listed beside it."""
     events = []
     for stage in STAGE_ORDER:
         planned, actual = project.planned(stage), project.actual(stage)
@@ -559,6 +560,7 @@ def project_timeline(project: Project, as_of: dt.date) -> list[dict]:
                 "slip": (actual - planned).days if reached and planned else None,
             }
         )
+        events[-1]["early"] = -(events[-1]["slip"] or 0)
     for step in project.approvals.all():
         reached = step.actual_date is not None and step.actual_date <= as_of
         date = step.actual_date if reached else step.planned_date
@@ -577,6 +579,7 @@ def project_timeline(project: Project, as_of: dt.date) -> list[dict]:
                 else None,
             }
         )
+        events[-1]["early"] = -(events[-1]["slip"] or 0)
     events.sort(key=lambda e: (e["date"], e["kind"] != "approval"))
     return events
 

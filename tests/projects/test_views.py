@@ -309,3 +309,26 @@ def test_page_queries_do_not_grow_with_the_pipeline(login, planner, dept):
         make_report(p, D(2022, 3, 31), "1", "1")
     large = {name: count(reverse(f"projects:{name}")) for name in ("index", "list", "late")}
     assert large == small
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("476800000000"), "4768亿元"),
+        (Decimal("61147465850"), "611.47亿元"),
+        (Decimal("65849115"), "6584.91万元"),
+        (Decimal("950"), "950元"),
+        (None, "—"),
+    ],
+)
+def test_amounts_are_written_the_chinese_way(value, text):
+    from duban.projects.templatetags.projects_tags import yuan
+
+    assert yuan(value) == text
+
+
+def test_timeline_says_early_late_or_on_plan(login, owner, project):
+    project.start_planned = D(2021, 5, 20)  # started 05-10: ten days early
+    project.save()
+    events = login(owner).get(reverse("projects:detail", args=[project.pk])).context["timeline"]
+    assert [(e["slip"], e["early"]) for e in events[:2]] == [(-10, 10), (19, -19)]
