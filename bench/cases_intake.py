@@ -50,14 +50,18 @@ api_client_create(name="bench311", scope="open311", actor=None, raw_key="{OPEN31
 CHECK = """
 import json, os
 from django.db.models import Count
-from duban.cases.models import Case
+from duban.cases.models import Case, parse_ticket
 acked = json.load(open(os.environ["BENCH_ACKED"]))
-rows = dict(Case.objects.filter(external_id__startswith="b-").values_list("external_id", "id"))
-dupes = Case.objects.values("external_id").filter(external_id__startswith="b-").annotate(
-    n=Count("id")).filter(n__gt=1).count()
+# Each request carried its own marker in the description: one stored case per marker.
+stored = dict(Case.objects.values_list("description", "id"))
+dupes = Case.objects.values("description").annotate(n=Count("id")).filter(n__gt=1).count()
+missing = 0
+for external, ticket in acked:
+    parsed = parse_ticket(ticket)
+    if parsed is None or stored.get(f"占道经营 {external}") != parsed[1]:
+        missing += 1
 tickets = [t for _e, t in acked]
-missing = [e for e, _t in acked if e not in rows]
-print(json.dumps({"stored": Case.objects.count(), "missing": len(missing), "duplicates": dupes,
+print(json.dumps({"stored": Case.objects.count(), "missing": missing, "duplicates": dupes,
                   "tickets_unique": len(tickets) == len(set(tickets))}))
 """
 
