@@ -403,6 +403,7 @@ _NEGATIVE = frozenset(
         "降",
     }
 )
+_RANK_MOVE = re.compile(r"(?:上升|提升|前移|前进|下降|后退|下滑|跃升|提高|排名|排|居|位列|列)$")
 _ABOUT_SHARE = re.compile(r"(?:约|大约|近|接近)占[^0-9,;。]{0,14}$")
 _FLIP = {
     "ge": "le",
@@ -875,6 +876,10 @@ class _Reader:
         nxt = s[q.end] if q.end < len(s) else ""
         # ranks, names, codes
         if before == "第" or (before == "前" and q.unit in ("名", "位")):
+            return None
+        if q.unit in ("名", "位") and _RANK_MOVE.search(pre_text):  # 排名上升3位
+            return None
+        if after.startswith("位次"):  # 前移2个位次
             return None
         if nxt in ("级", "强", "号", "届", "批", "代", "型", "线") or (
             q.unit == "位" and nxt == "数"

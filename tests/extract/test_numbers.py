@@ -165,6 +165,8 @@ def test_from_x_to_y_is_two_actuals():
         "2月24日上午召开大会。",
         "瞄准国际国内500强和行业20强企业。",
         "PM2.5浓度持续下降。",
+        "全省排名上升3位。",
+        "综合排名前移2个位次。",
     ],
 )
 def test_not_commitments(text):
