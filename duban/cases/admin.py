@@ -1,15 +1,52 @@
 from django.contrib import admin
+from django.db import transaction
 
+from duban.audit.services import audit_record, snapshot
 from duban.cases.models import Attribute, CalendarDay, Case, Category, WorkdayCalendar
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Changes made in the admin are audited like any other (the calendar decides
+    deadlines, the catalogue decides who handles what)."""
+
+    def save_model(self, request, obj, form, change):
+        before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit_record(
+                actor=request.user,
+                action=f"{obj._meta.model_name}.{'update' if change else 'create'}",
+                instance=obj,
+                before=before,
+                after=snapshot(obj),
+            )
+
+    def delete_model(self, request, obj):
+        before = snapshot(obj)
+        pk = obj.pk
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            audit_record(
+                actor=request.user,
+                action=f"{obj._meta.model_name}.delete",
+                entity=obj._meta.label_lower,
+                entity_id=pk,
+                before=before,
+            )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # bulk deletes would bypass the audit
+        return actions
+
+
 @admin.register(WorkdayCalendar)
-class WorkdayCalendarAdmin(admin.ModelAdmin):
+class WorkdayCalendarAdmin(AuditedAdmin):
     list_display = ("year", "source", "note")
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(AuditedAdmin):
     list_display = ("date", "is_workday", "name")
     list_filter = ("is_workday",)
     date_hierarchy = "date"
@@ -21,7 +58,7 @@ class AttributeInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(AuditedAdmin):
     list_display = (
         "code",
         "name",

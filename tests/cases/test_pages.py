@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from duban.cases import services
 from duban.cases.models import Case, Status
 
+from .conftest import at
+
 pytestmark = pytest.mark.django_db
 PRIVATE = ("张三丰", "13912345678", "zsf@example.com")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -219,3 +221,30 @@ def test_a_merged_citizen_follows_the_case_it_was_merged_into(
     services.case_dispatch(case=first, actor=planner)
     body = client.get(f"/cases/t/{second.tracking_token}/").content.decode()
     assert first.ticket in body and "Dispatched" in body
+
+
+def test_a_deadline_in_an_uncovered_year_is_shown_to_the_user(client, time_machine, category):
+    time_machine.move_to(at(2026, 12, 30, 10), tick=False)
+    response = client.post("/cases/new/", form_data(category))
+    assert response.status_code == 400
+    assert "does not cover 2027" in response.content.decode()
+    assert Case.objects.count() == 0
+
+
+def test_open311_reports_the_uncovered_year_as_a_400(client, time_machine, category, planner):
+    from duban.accounts.tokens import api_client_create
+
+    api_client_create(name="app", scope="open311", actor=planner, raw_key="k" * 20)
+    time_machine.move_to(at(2026, 12, 30, 10), tick=False)
+    response = client.post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": "k" * 20,
+            "service_code": "noise",
+            "address_string": "x",
+            "description": "y",
+            "attribute[when]": "day",
+        },
+    )
+    assert response.status_code == 400
+    assert "2027" in response.json()[0]["description"]

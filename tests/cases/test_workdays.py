@@ -107,3 +107,31 @@ def test_load_command_is_idempotent_and_keeps_admin_edits(db):
     count = CalendarDay.objects.count()
     call_command("calendar", "load")
     assert CalendarDay.objects.count() == count
+
+
+def test_show_command_lists_a_year(db, capsys):
+    call_command("calendar", "show", "2022")
+    out = capsys.readouterr().out
+    assert "2022-10-08 班" in out and "2022-10-03 休 国庆节" in out
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="2031"):
+        call_command("calendar", "show", "2031")
+
+
+def test_admin_edits_of_the_calendar_are_audited(login, admin_user):
+    from duban.audit.models import AuditEntry
+
+    client = login(admin_user)
+    response = client.post(
+        "/admin/cases/workdaycalendar/add/", {"year": "2027", "source": "admin", "note": "国办发"}
+    )
+    assert response.status_code == 302
+    response = client.post(
+        "/admin/cases/calendarday/add/",
+        {"date": "2027-01-01", "is_workday": "", "name": "元旦"},
+    )
+    assert response.status_code == 302
+    assert not WorkCalendar().is_workday(dt.date(2027, 1, 1))
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"workdaycalendar.create", "calendarday.create"} <= actions
