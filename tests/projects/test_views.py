@@ -332,3 +332,29 @@ def test_timeline_says_early_late_or_on_plan(login, owner, project):
     project.save()
     events = login(owner).get(reverse("projects:detail", args=[project.pk])).context["timeline"]
     assert [(e["slip"], e["early"]) for e in events[:2]] == [(-10, 10), (19, -19)]
+
+
+def test_admin_applies_the_registry_rules(login, admin_user, project):
+    client = login(admin_user)
+    url = reverse("admin:projects_project_change", args=[project.pk])
+    assert client.get(url).status_code == 200
+    data = {
+        "plan_year": 2022,
+        "code": "P-1",
+        "name": "改名",
+        "sector": "industry",
+        "project_type": "continuing",
+        "lead_department": project.lead_department_id,
+        "total_investment": "100",
+        "annual_investment": "200",  # more than the total
+        "approvals-TOTAL_FORMS": "0",
+        "approvals-INITIAL_FORMS": "0",
+    }
+    response = client.post(url, data)
+    assert (
+        response.status_code == 200
+        and "annual_investment" in response.context["adminform"].form.errors
+    )
+    project.refresh_from_db()
+    assert project.name == "项目P-1"
+    assert client.get(reverse("admin:projects_monthlyreport_changelist")).status_code == 200
