@@ -81,7 +81,7 @@ def case_file(request, payload: CaseIn):
     client: ApiClient = request.auth
     if payload.channel not in API_CHANNELS:
         raise HttpError(400, f"channel must be one of {', '.join(API_CHANNELS)}")
-    category = Category.objects.filter(code=payload.service_code).first()
+    category = Category.objects.filter(code=services.clean_text(payload.service_code)).first()
     if category is None:
         raise HttpError(404, f"service_code {payload.service_code} not found")
     try:

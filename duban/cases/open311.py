@@ -203,6 +203,7 @@ def service_list(request, *, fmt):
 
 
 def _category(code: str) -> Category:
+    code = services.clean_text(code)
     category = Category.objects.filter(code=code, is_active=True).first()
     if category is None:
         raise Open311Error(404, f"service_code {code[:60]} not found")
@@ -258,7 +259,7 @@ def request_data(case: Case) -> dict:
 
 
 def _param(params, name: str) -> str:
-    return (params.get(name) or "").strip()
+    return services.clean_text(params.get(name))
 
 
 def _moment(value: str, name: str, *, end: bool = False) -> dt.datetime | None:
@@ -430,7 +431,8 @@ def request_detail(request, ticket: str, *, fmt):
 @endpoint
 @methods("GET")
 def token_detail(request, token: str, *, fmt):
-    case = Case.objects.filter(open311_token=token).first() if len(token) <= 40 else None
+    valid = len(token) <= 40 and not services.CONTROL.search(token)
+    case = Case.objects.filter(open311_token=token).first() if valid else None
     if case is None:
         raise Open311Error(404, "token not found")
     return render(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -44,6 +45,15 @@ MAX_DESCRIPTION = 4000
 SECRET_FIELDS = (*PRIVATE_FIELDS, "tracking_hash", "open311_token")
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value) -> str:
+    """Text as stored: without control characters (a NUL is refused by PostgreSQL and
+    breaks XML), trimmed."""
+    return CONTROL.sub("", str(value or "")).strip()
+
+
 class TransitionRefused(ValidationError):
     """A step the case's state does not allow; the message says why."""
 
@@ -75,6 +85,12 @@ def attributes_clean(category: Category, raw: dict) -> dict:
     """Check the answers to a category's extra questions: every required one given, lists
     answered from their values, numbers and times parseable, nothing unknown."""
     attributes = {a.code: a for a in category.attributes.all() if a.variable}
+    raw = {
+        clean_text(k): [clean_text(v) for v in value]
+        if isinstance(value, list)
+        else clean_text(value)
+        for k, value in raw.items()
+    }
     errors = []
     unknown = sorted(set(raw) - set(attributes))
     if unknown:
@@ -235,7 +251,7 @@ def case_create(
         raise ValidationError(_("This service is not offered any more."))
     if channel not in Channel.values:
         raise ValidationError(_("Unknown channel %(c)s.") % {"c": channel})
-    description = (description or "").strip()
+    description = clean_text(description)
     if not description:
         raise ValidationError({"description": _("Describe the problem.")})
     if len(description) > MAX_DESCRIPTION:
@@ -246,8 +262,12 @@ def case_create(
     long = _coordinate(long, "long", 180)
     if (lat is None) != (long is None):
         raise ValidationError(_("Give both latitude and longitude, or neither."))
-    address = (address or "").strip()
-    address_id = (address_id or "").strip()
+    address = clean_text(address)
+    address_id = clean_text(address_id)
+    zipcode = clean_text(zipcode)
+    reporter_name = clean_text(reporter_name)
+    reporter_phone = clean_text(reporter_phone)
+    external_id = clean_text(external_id)
     if not address and lat is None and not address_id:
         raise ValidationError(_("Give the address or the coordinates of the problem."))
     for value, name, limit in (
@@ -260,10 +280,10 @@ def case_create(
     ):
         if len(value or "") > limit:
             raise ValidationError({name: _("At most %(n)s characters.") % {"n": limit}})
-    reporter_email = (reporter_email or "").strip()
+    reporter_email = clean_text(reporter_email)
     if reporter_email:
         EmailValidator(_("Not an e-mail address."))(reporter_email)
-    media_url = (media_url or "").strip()
+    media_url = clean_text(media_url)
     if media_url:
         if len(media_url) > 500:
             raise ValidationError({"media_url": _("At most 500 characters.")})
@@ -385,7 +405,7 @@ def _save(case: Case, *, kind: str, actor, before: dict, note: str = "", public=
 
 
 def _reason(text: str, what: str) -> str:
-    text = (text or "").strip()
+    text = clean_text(text)
     if not text:
         raise ValidationError(_("Give the reason for %(what)s.") % {"what": what})
     if len(text) > 500:
@@ -465,7 +485,7 @@ def case_respond(*, case: Case, actor, note: str) -> Case:
 
 
 def case_resolve(*, case: Case, actor, result: str, photos=()) -> Case:
-    result = (result or "").strip()
+    result = clean_text(result)
     if not result:
         raise ValidationError({"result": _("Describe what was done.")})
     if len(result) > MAX_DESCRIPTION:
@@ -686,7 +706,7 @@ def case_feedback(
     case; dissatisfied reopens it to the same department with a fresh resolution limit."""
     if satisfaction not in Satisfaction.values:
         raise ValidationError(_("Choose satisfied, basically satisfied or dissatisfied."))
-    comment = (comment or "").strip()
+    comment = clean_text(comment)
     if len(comment) > 500:
         raise ValidationError(_("At most %(n)s characters.") % {"n": 500})
     with transaction.atomic():

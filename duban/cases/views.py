@@ -197,7 +197,7 @@ def desk(request):
 def queue(request):
     """A department's cases. Reporters see their own department only."""
     user = request.user
-    code = request.GET.get("department", "")
+    code = services.clean_text(request.GET.get("department"))[:20]
     if user.sees_everything:
         department = get_object_or_404(Department, code=code) if code else None
     else:

@@ -342,3 +342,19 @@ def test_times_carry_the_offset(client, filed):
     _r, body = get(client, f"requests/{filed.ticket}")
     moment = dt.datetime.fromisoformat(body[0]["requested_datetime"])
     assert moment.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_control_characters_never_reach_the_database_or_the_xml(
+    client, friday, category, open311_client
+):
+    response, body = post(
+        client, "xml", **{**GOOD, "description": "噪音\x00很大\x07", "attribute[when]": "night\x00"}
+    )
+    assert response.status_code == 201, response.content
+    case = Case.objects.get()
+    assert case.description == "噪音很大" and case.attributes == {"when": "night"}
+    for path in ("services/no\x00pe", "tokens/a\x00b", "requests/1\x00"):
+        response = client.get(f"{BASE}{path}.json")
+        assert response.status_code == 404, path
+    response, body = get(client, "requests", service_code="noise\x00")
+    assert response.status_code == 200
