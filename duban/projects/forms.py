@@ -7,7 +7,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import Department
-from duban.projects.models import ProblemCategory, ProjectType, Sector, Stage
+from duban.projects.models import (
+    STAGE_ORDER,
+    ApprovalKind,
+    ProblemCategory,
+    Project,
+    ProjectType,
+    Sector,
+    Stage,
+)
 from duban.projects.services import month_end
 
 WAN = Decimal("10000")
@@ -146,3 +154,83 @@ def parse_day(value: str | None) -> dt.date | None:
     if value in (None, ""):
         return None
     return dt.date.fromisoformat(value)
+
+
+DATE = {"widget": forms.DateInput(attrs={"type": "date"}), "required": False}
+
+
+class ProjectForm(forms.ModelForm):
+    """The registry fields, with the amounts in 万元 as the ledger has them."""
+
+    total_wan = forms.DecimalField(
+        label=_("Total investment (10,000 yuan)"), min_value=0, max_digits=16, decimal_places=6
+    )
+    annual_wan = forms.DecimalField(
+        label=_("Planned investment this year (10,000 yuan)"),
+        min_value=0,
+        max_digits=16,
+        decimal_places=6,
+    )
+
+    class Meta:
+        model = Project
+        fields = [
+            "plan_year",
+            "code",
+            "name",
+            "sector",
+            "project_type",
+            "lead_department",
+            "owner_company",
+            "address",
+            "latitude",
+            "longitude",
+            *[
+                f"{s}_{k}"
+                for s in ("prep", "start", "main", "topped", "complete", "operate")
+                for k in ("planned", "actual")
+            ],
+        ]
+        widgets = {
+            f"{s}_{k}": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+            for s in STAGE_ORDER
+            for k in ("planned", "actual")
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["total_wan"] = (self.instance.total_investment / WAN).normalize()
+            self.initial["annual_wan"] = (self.instance.annual_investment / WAN).normalize()
+
+    def _post_clean(self):
+        # The services validate the whole project; the form only parses.
+        pass
+
+    def service_fields(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["total_investment"] = wan_to_yuan(self.cleaned_data["total_wan"])
+        data["annual_investment"] = wan_to_yuan(self.cleaned_data["annual_wan"])
+        return data
+
+
+class ApprovalsForm(forms.Form):
+    """Planned and actual dates of each approval step."""
+
+    def __init__(self, *args, steps=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = list(ApprovalKind.choices)
+        steps = steps or {}
+        for kind, label in self.kinds:
+            step = steps.get(kind)
+            self.fields[f"{kind}_planned"] = forms.DateField(
+                label=label, initial=step.planned_date if step else None, **DATE
+            )
+            self.fields[f"{kind}_actual"] = forms.DateField(
+                label=label, initial=step.actual_date if step else None, **DATE
+            )
+
+    def rows(self):
+        return [
+            (label, self[f"{kind}_planned"], self[f"{kind}_actual"]) for kind, label in self.kinds
+        ]

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,10 +22,12 @@ from duban import clock
 from duban.core.uploads import upload_check
 from duban.projects import selectors, services
 from duban.projects.forms import (
+    ApprovalsForm,
     LedgerImportForm,
     ListFilterForm,
     MonthlyReportForm,
     ProblemForm,
+    ProjectForm,
     ReopenForm,
     ResolveForm,
     ReviewForm,
@@ -459,3 +462,58 @@ def ledger_upload(request):
             )
             return redirect("projects:list")
     return render(request, "projects/ledger_import.html", {"form": form}, status=400)
+
+
+@login_required
+def project_edit(request, pk: int | None = None):
+    """The registry entry and its approval steps, for the supervision office."""
+    if not request.user.is_planner:
+        raise PermissionDenied(_("Only the supervision office can do this."))
+    project = _project_for(request, pk) if pk is not None else None
+    steps = {s.kind: s for s in project.approvals.all()} if project else {}
+    if request.method != "POST":
+        form = ProjectForm(instance=project)
+        approvals = ApprovalsForm(steps=steps)
+        return render(
+            request,
+            "projects/edit.html",
+            {"project": project, "form": form, "approvals": approvals},
+        )
+    form = ProjectForm(request.POST, instance=project or Project())
+    approvals = ApprovalsForm(request.POST, steps=steps)
+    if form.is_valid() and approvals.is_valid():
+        try:
+            with transaction.atomic():
+                fields = form.service_fields()
+                if project is None:
+                    project = services.project_create(actor=request.user, **fields)
+                else:
+                    project = services.project_update(
+                        project=project, actor=request.user, changes=fields
+                    )
+                for kind, _label in approvals.kinds:
+                    planned = approvals.cleaned_data[f"{kind}_planned"]
+                    actual = approvals.cleaned_data[f"{kind}_actual"]
+                    step = steps.get(kind)
+                    current = (step.planned_date, step.actual_date) if step else (None, None)
+                    if (planned, actual) != current:
+                        services.approval_set(
+                            project=project,
+                            actor=request.user,
+                            kind=kind,
+                            planned_date=planned,
+                            actual_date=actual,
+                        )
+        except ValidationError as exc:
+            if pk is None:
+                project = None
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Project saved."))
+            return redirect(project.get_absolute_url())
+    return render(
+        request,
+        "projects/edit.html",
+        {"project": project if pk else None, "form": form, "approvals": approvals},
+        status=400,
+    )

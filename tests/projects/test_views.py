@@ -358,3 +358,62 @@ def test_admin_applies_the_registry_rules(login, admin_user, project):
     project.refresh_from_db()
     assert project.name == "项目P-1"
     assert client.get(reverse("admin:projects_monthlyreport_changelist")).status_code == 200
+
+
+def _project_post(dept, **extra):
+    data = {
+        "plan_year": "2022",
+        "code": "ZD-9",
+        "name": "智慧岛四期",
+        "sector": "technology",
+        "project_type": "new",
+        "lead_department": str(dept.pk),
+        "total_wan": "50000",
+        "annual_wan": "8000.5",
+        "start_planned": "2022-08-01",
+        "land_planned": "2022-05-01",
+        "land_actual": "2022-05-20",
+    }
+    data.update(extra)
+    return data
+
+
+def test_planner_registers_and_edits_a_project_with_its_approvals(login, planner, dept):
+    client = login(planner)
+    assert client.get(reverse("projects:new")).status_code == 200
+    response = client.post(reverse("projects:new"), _project_post(dept))
+    assert response.status_code == 302
+    project = Project.objects.get(code="ZD-9")
+    assert project.annual_investment == Decimal("80005000.00")
+    land = project.approvals.get(kind="land")
+    assert (land.planned_date, land.actual_date) == (D(2022, 5, 1), D(2022, 5, 20))
+    edit = reverse("projects:edit", args=[project.pk])
+    assert client.get(edit).status_code == 200
+    response = client.post(edit, _project_post(dept, name="改名", land_actual="2022-05-21"))
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.name == "改名"
+    assert project.approvals.get(kind="land").actual_date == D(2022, 5, 21)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"annual_wan": "60000"},  # more than the total
+        {"start_actual": "2022-08-01"},  # in the future on 07-15
+        {"land_actual": "2022-12-01"},  # in the future
+        {"total_wan": "abc"},
+        {"sector": "mining"},
+    ],
+)
+def test_bad_project_edits_are_400_and_change_nothing(login, planner, dept, extra):
+    response = login(planner).post(reverse("projects:new"), _project_post(dept, **extra))
+    assert response.status_code == 400
+    assert not Project.objects.filter(code="ZD-9").exists()
+
+
+@pytest.mark.parametrize("who", ["owner", "leader", "outsider"])
+def test_only_planners_edit_the_registry(request, login, project, dept, who):
+    client = login(request.getfixturevalue(who))
+    assert client.get(reverse("projects:edit", args=[project.pk])).status_code == 403
+    assert client.post(reverse("projects:new"), _project_post(dept)).status_code == 403
