@@ -362,4 +362,7 @@ def kpi(request):
         form.is_valid()
     data = form.cleaned_data
     rows = selectors.kpis(group=data["group"], start=data["start"], end=data["end"])
-    return render(request, "cases/kpi.html", {"form": form, "rows": rows, **data})
+    label = dict(form.fields["group"].choices)[data["group"]]
+    return render(
+        request, "cases/kpi.html", {"form": form, "rows": rows, "group_label": label, **data}
+    )

@@ -135,3 +135,30 @@ def test_admin_edits_of_the_calendar_are_audited(login, admin_user):
     assert not WorkCalendar().is_workday(dt.date(2027, 1, 1))
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"workdaycalendar.create", "calendarday.create"} <= actions
+
+
+def test_adding_then_measuring_working_time_round_trips(db):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    calendar = WorkCalendar()
+    starts = st.datetimes(
+        min_value=dt.datetime(2021, 12, 1), max_value=dt.datetime(2026, 6, 30)
+    ).map(lambda d: d.replace(microsecond=0, tzinfo=TZ))
+
+    @settings(max_examples=300, deadline=None)
+    @given(start=starts, minutes=st.integers(min_value=1, max_value=60 * 8 * 40))
+    def check(start, minutes):
+        end = calendar.add_working_seconds(start, minutes * 60)
+        assert end > start
+        assert calendar.working_seconds(start, end) == minutes * 60
+        # the moment reached is inside working time (or exactly at a period's end)
+        local = end.astimezone(TZ)
+        assert calendar.is_workday(local.date())
+        assert any(b <= local.time() <= e for b, e in calendar.periods)
+        # one working day more never lands earlier
+        assert calendar.deadline(start, 1, "working_days") <= calendar.deadline(
+            start, 2, "working_days"
+        )
+
+    check()
