@@ -301,6 +301,9 @@ def build_cases_demo(*, departments: dict, progress=None, total: int = TOTAL) ->
         categories = demo_catalogue(departments)
         _client("Open311 演示客户端", ApiClient.Scope.OPEN311, OPEN311_KEY)
         generator = _client(GENERATOR, ApiClient.Scope.CASES)
+        if generator.is_active:
+            # It only marks the generated cases; nobody knows its key, nobody may use it.
+            ApiClient.objects.filter(pk=generator.pk).update(is_active=False)
         existing = Case.objects.filter(api_client=generator).count()
         created = 0
         if existing == 0:

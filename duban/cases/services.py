@@ -748,11 +748,6 @@ def case_feedback(
         return _save(case, kind="reopen", actor=None, before=before, note=comment, at=now)
 
 
-def category_suggestions(case: Case):
-    """The department a case most likely belongs to: its category's default."""
-    return case.category.default_department
-
-
 def calendar_load(*, years: list[int] | None = None, actor) -> list[int]:
     """Add the years chinese_calendar knows and the table lacks; keep what is there."""
     with transaction.atomic():
