@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
@@ -338,6 +338,15 @@ def ledger_import(*, data: bytes, actor) -> ImportResult:
         raise ValidationError(_limit(errors))
     if not rows:
         raise ValidationError(_("The file has no project rows."))
+    try:
+        return _write(rows, positions, actor)
+    except IntegrityError:  # a project of the file registered meanwhile by someone else
+        raise ValidationError(
+            _("The registry changed while the file was imported; nothing was written. Try again.")
+        ) from None
+
+
+def _write(rows: list[_Row], positions: dict, actor) -> ImportResult:
     result = ImportResult()
     with transaction.atomic():
         years = {r.fields.get("plan_year") for r in rows if not r.failed}

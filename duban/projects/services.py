@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from duban import clock
@@ -152,11 +152,17 @@ def project_create(*, actor, **fields) -> Project:
     now = clock.wall_now()
     project = Project(created_at=now, updated_at=now, **fields)
     project_check(project)
-    with transaction.atomic():
-        project.save()
-        audit_record(
-            actor=actor, action="project.create", instance=project, after=snapshot(project)
-        )
+    try:
+        with transaction.atomic():
+            project.save()
+            audit_record(
+                actor=actor, action="project.create", instance=project, after=snapshot(project)
+            )
+    except IntegrityError:  # the same code registered at the same moment by someone else
+        message = _("The code %(code)s is already used in %(year)s.")
+        raise ValidationError(
+            {"code": message % {"code": project.code, "year": project.plan_year}}
+        ) from None
     return project
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.project_edit, name="edit"),
     path("<int:pk>/reports/", views.report_new, name="report-new"),
     path("<int:pk>/problems/", views.problem_new, name="problem-new"),
+    path("reports/<int:pk>/edit/", views.report_edit, name="report-edit"),
     path("reports/<int:pk>/submit/", views.report_submit, name="report-submit"),
     path("reports/<int:pk>/review/", views.report_review, name="report-review"),
     path("photos/<int:pk>/", views.photo, name="photo"),

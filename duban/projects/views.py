@@ -37,6 +37,7 @@ from duban.projects.ledger import ledger_export, ledger_import
 from duban.projects.models import MonthlyReport, Problem, Project, ReportPhoto, Stage
 
 PAGE_SIZE = 50
+WAN = Decimal("10000")
 YI = Decimal("100000000")
 
 
@@ -517,3 +518,49 @@ def project_edit(request, pk: int | None = None):
         {"project": project if pk else None, "form": form, "approvals": approvals},
         status=400,
     )
+
+
+@login_required
+def report_edit(request, pk: int):
+    """A draft, changed by its department before it is submitted."""
+    report = _report_for(request, pk)
+    if not services.can_report_project(request.user, report.project):
+        raise PermissionDenied(_("Only the project's department reports on it."))
+    if report.status != MonthlyReport.Status.DRAFT:
+        return HttpResponseBadRequest(_("Only a draft can be changed."))
+    context = {"report": report, "project": report.project}
+    if request.method != "POST":
+        context["form"] = MonthlyReportForm(
+            initial={
+                "period_end": report.period_end.strftime("%Y-%m"),
+                "month_investment": (report.month_investment / WAN).normalize(),
+                "cumulative_investment": (report.cumulative_investment / WAN).normalize(),
+                "stage": report.stage,
+                "stage_date": report.stage_date,
+                "work_done": report.work_done,
+                "problems": report.problems,
+            }
+        )
+        return render(request, "projects/report_edit.html", context)
+    form = MonthlyReportForm(request.POST)
+    if form.is_valid():
+        changes = form.service_fields()
+        if changes.pop("period_end") != report.period_end:
+            form.add_error("period_end", _("The month of a report cannot change."))
+        else:
+            try:
+                services.report_update(
+                    report=report,
+                    actor=request.user,
+                    changes=changes,
+                    photos=request.FILES.getlist("photos"),
+                )
+                if request.POST.get("submit") == "1":
+                    services.report_submit(report=report, actor=request.user)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("Report saved."))
+                return redirect(report.project.get_absolute_url())
+    context["form"] = form
+    return render(request, "projects/report_edit.html", context, status=400)

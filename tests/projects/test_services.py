@@ -342,3 +342,13 @@ def test_a_project_with_reports_keeps_its_year(planner, project):
     with pytest.raises(ValidationError) as exc:
         services.project_update(project=project, actor=planner, changes={"plan_year": 2023})
     assert "plan_year" in exc.value.message_dict
+
+
+def test_a_code_taken_at_the_same_moment_is_a_validation_error(planner, dept, monkeypatch):
+    services.project_create(actor=planner, **_new_fields(dept))
+    # As if the other request had passed the check before this one saved.
+    monkeypatch.setattr(services, "project_check", lambda project, **kwargs: None)
+    with pytest.raises(ValidationError) as exc:
+        services.project_create(actor=planner, **_new_fields(dept))
+    assert "code" in exc.value.message_dict
+    assert Project.objects.count() == 1

@@ -417,3 +417,20 @@ def test_only_planners_edit_the_registry(request, login, project, dept, who):
     client = login(request.getfixturevalue(who))
     assert client.get(reverse("projects:edit", args=[project.pk])).status_code == 403
     assert client.post(reverse("projects:new"), _project_post(dept)).status_code == 403
+
+
+def test_a_draft_is_edited_then_submitted(login, owner, outsider, project):
+    report = make_report(project, D(2022, 6, 30), "1", "10", status="draft")
+    url = reverse("projects:report-edit", args=[report.pk])
+    assert login(outsider).get(url).status_code == 403
+    page = login(owner).get(url)
+    assert page.status_code == 200 and page.context["form"].initial["period_end"] == "2022-06"
+    bad = _report_post(cumulative_investment="0.0001", stage="", stage_date="")
+    assert login(owner).post(url, bad).status_code == 400
+    moved = _report_post(period_end="2022-05", stage="", stage_date="")
+    assert login(owner).post(url, moved).status_code == 400
+    good = _report_post(month_investment="2", cumulative_investment="20", stage="", stage_date="")
+    assert login(owner).post(url, good).status_code == 302
+    report.refresh_from_db()
+    assert report.status == "submitted" and report.month_investment == Decimal("20000.00")
+    assert login(owner).get(url).status_code == 400  # no longer a draft
