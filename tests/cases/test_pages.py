@@ -248,3 +248,42 @@ def test_open311_reports_the_uncovered_year_as_a_400(client, time_machine, categ
     )
     assert response.status_code == 400
     assert "2027" in response.json()[0]["description"]
+
+
+def test_detail_renders_in_every_state_for_centre_and_department(
+    login, friday, make_case, planner, owner
+):
+    case = make_case().case
+    pages = []
+
+    def render():
+        for user in (planner, owner):
+            response = login(user).get(f"/cases/{case.pk}/")
+            if user is owner and case.department_id is None:
+                assert response.status_code == 403
+                continue
+            assert response.status_code == 200
+            pages.append(response.content.decode())
+
+    render()
+    case = services.case_dispatch(case=case, actor=planner)
+    render()
+    case = services.case_accept(case=case, actor=owner)
+    services.case_request(case=case, actor=owner, kind="suspension", reason="等待答复")
+    render()
+    assert "Approve" in pages[-2]
+    case = services.case_decide(case=case, actor=planner, approve=True)
+    render()
+    case = services.case_resume(case=case, actor=planner)
+    case = services.case_respond(case=case, actor=owner, note="已联系")
+    case = services.case_resolve(case=case, actor=owner, result="已处理")
+    render()
+    assert "Send back" in pages[-2]
+    case = services.case_verify(case=case, actor=planner)
+    case = services.case_close(case=case, actor=planner)
+    render()
+    assert "Closed" in pages[-1]
+    other = make_case().case
+    services.case_void(case=other, actor=planner, reason="重复", duplicate_of=case)
+    html = login(planner).get(f"/cases/{other.pk}/").content.decode()
+    assert case.ticket in html and "Void" in html
