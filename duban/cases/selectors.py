@@ -187,7 +187,8 @@ def kpis(*, group: str, start: dt.date, end: dt.date) -> list[KpiRow]:
 
 def possible_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
     """Cases of the same category at the same address, or within conf.DUPLICATE_RADIUS_M,
-    received within conf.DUPLICATE_DAYS before this one."""
+    received within conf.DUPLICATE_DAYS before this one (earlier cases only: the later one
+    is the duplicate)."""
     since = case.received_at - dt.timedelta(days=conf.DUPLICATE_DAYS)
     nearby = Q()
     if case.address:
@@ -205,8 +206,7 @@ def possible_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
         return []
     candidates = (
         Case.objects.filter(nearby, category_id=case.category_id, received_at__gte=since)
-        .filter(received_at__lte=case.received_at)
-        .exclude(pk=case.pk)
+        .filter(received_at__lte=case.received_at, id__lt=case.pk)
         .exclude(status=Status.VOID)
         .order_by("-id")[:50]
     )

@@ -180,6 +180,8 @@ def desk(request):
         page = selectors.desk_new(before=_before(request))
     except ValidationError as exc:
         return _bad(request, exc)
+    for case in page.rows:  # proposed duplicates, for the centre to merge (void as duplicate)
+        case.proposed_duplicates = selectors.possible_duplicates(case, limit=1)
     return render(
         request,
         "cases/desk.html",

@@ -287,3 +287,11 @@ def test_detail_renders_in_every_state_for_centre_and_department(
     services.case_void(case=other, actor=planner, reason="重复", duplicate_of=case)
     html = login(planner).get(f"/cases/{other.pk}/").content.decode()
     assert case.ticket in html and "Void" in html
+
+
+def test_desk_proposes_duplicates(login, friday, make_case, planner):
+    first = make_case().case
+    second = make_case().case
+    html = login(planner).get("/cases/desk/").content.decode()
+    assert f"duplicate? {first.ticket}" in html
+    assert f"duplicate? {second.ticket}" not in html  # only earlier cases are proposed
