@@ -160,6 +160,9 @@ def main() -> int:
     ap.add_argument("--projects", type=int, default=10000)
     ap.add_argument("--months", type=int, default=12, choices=range(1, 13), metavar="1..12")
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument(
+        "--queries", action="store_true", help="also list the overview's queries by time"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as var_dir:
         setup_django(var_dir)
@@ -212,6 +215,20 @@ def main() -> int:
         for label, fn in cases:
             median, worst = timed(fn, args.runs)
             print(f"{label:48} {median:10.1f} {worst:8.1f}")
+        if args.queries:
+            from django.db import reset_queries
+
+            reset_queries()
+            client.get("/projects/")
+            print("\noverview queries, slowest first:")
+            for q in sorted(connection.queries, key=lambda q: -float(q["time"]))[:8]:
+                print(f"{float(q['time']) * 1000:8.1f} ms  {q['sql'][:150]}")
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(client.get, "/projects/")
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
         connection.close()
     return 0
 
