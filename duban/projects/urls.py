@@ -8,6 +8,7 @@ urlpatterns = [
     path("list/", views.project_list, name="list"),
     path("late/", views.late, name="late"),
     path("problems/", views.problems, name="problems"),
+    path("reviews/", views.reviews, name="reviews"),
     path("ledger.xlsx", views.ledger_download, name="ledger-export"),
     path("ledger/import/", views.ledger_upload, name="ledger-import"),
     path("new/", views.project_edit, name="new"),

@@ -564,3 +564,21 @@ def report_edit(request, pk: int):
                 return redirect(report.project.get_absolute_url())
     context["form"] = form
     return render(request, "projects/report_edit.html", context, status=400)
+
+
+@login_required
+def reviews(request):
+    """Submitted monthly reports waiting for the office's review, oldest first."""
+    if not request.user.sees_everything:
+        raise PermissionDenied(_("Only planners and leaders review reports."))
+    reports = selectors.reports_to_review(request.user)
+    total = reports.count()
+    return render(
+        request,
+        "projects/reviews.html",
+        {
+            "reports": list(reports.prefetch_related("photos")[:200]),
+            "total": total,
+            "can_review": request.user.is_planner,
+        },
+    )

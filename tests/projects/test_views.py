@@ -434,3 +434,17 @@ def test_a_draft_is_edited_then_submitted(login, owner, outsider, project):
     report.refresh_from_db()
     assert report.status == "submitted" and report.month_investment == Decimal("20000.00")
     assert login(owner).get(url).status_code == 400  # no longer a draft
+
+
+def test_review_queue(login, owner, planner, leader, project):
+    report = make_report(project, D(2022, 6, 30), "1", "10", status="submitted")
+    make_report(project, D(2022, 5, 31), "1", "9", status="approved")
+    assert login(owner).get(reverse("projects:reviews")).status_code == 403
+    response = login(leader).get(reverse("projects:reviews"))
+    assert [r.pk for r in response.context["reports"]] == [report.pk]
+    assert not response.context["can_review"]
+    url = reverse("projects:report-review", args=[report.pk])
+    back = reverse("projects:reviews")
+    response = login(planner).post(url, {"decision": "approve", "next": back})
+    assert response.status_code == 302 and response.url == back
+    assert login(planner).get(back).context["total"] == 0
