@@ -196,3 +196,36 @@ def test_metrics_do_not_loop_over_rows(dept):
             metric(2022, D(2022, 9, 30))
         assert len(queries) <= 2, name
     assert METRICS["projects.investment_completed"](2022, D(2022, 9, 30)) == Decimal("300.00")
+
+
+def test_start_rates_match_a_plain_count_on_random_pipelines(dept):
+    """Against an oracle: the rates the database computes equal a count in Python, at
+    every day checked; the rate never falls as the day moves on; the Q3 rate never
+    exceeds it."""
+    import random
+
+    from duban.projects.models import Project
+
+    rng = random.Random(7)
+    starts = []
+    for i in range(60):
+        day = None
+        if rng.random() < 0.8:
+            day = D(2022, 1, 1) + dt.timedelta(days=rng.randint(-30, 400))
+        starts.append(day)
+        make_project(dept, f"R-{i}", "new", start_actual=day)
+    assert Project.objects.count() == 60
+    previous = Decimal("0")
+    days = [D(2021, 12, 31), D(2022, 9, 29), D(2022, 9, 30), D(2022, 10, 1)]
+    days += [D(2022, 1, 1) + dt.timedelta(days=d) for d in range(0, 400, 37)]
+    for as_of in sorted(days):
+        until = min(as_of, D(2022, 12, 31))
+        started = sum(1 for s in starts if s is not None and s <= until)
+        by_q3 = sum(1 for s in starts if s is not None and s <= min(until, D(2022, 9, 30)))
+        rate = METRICS["projects.new_start_rate"](2022, as_of)
+        assert rate == selectors.percent(started, 60)
+        assert METRICS["projects.new_start_rate_by_q3"](2022, as_of) == selectors.percent(by_q3, 60)
+        assert METRICS["projects.new_start_rate_by_q3"](2022, as_of) <= rate
+        if as_of >= D(2022, 1, 1):
+            assert rate >= previous
+            previous = rate
