@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "duban.plans",
     "duban.projects",
     "duban.cases",
+    "duban.cockpit",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("plans/", include("duban.plans.urls")),
     path("projects/", include("duban.projects.urls")),
     path("cases/", include("duban.cases.urls")),
+    path("cockpit/", include("duban.cockpit.urls")),
     path("open311/v2/", include("duban.cases.open311_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

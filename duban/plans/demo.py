@@ -30,7 +30,7 @@ SEASONAL_SHARES = [5, 6, 8, 8, 8, 9, 8, 8, 9, 9, 10, 12]
 # Commitments whose figure the project pipeline knows: (words in the indicator or clause,
 # metric). 确保今年新开工项目三季度前要开工90%以上; 前期项目要开工50%以上.
 PIPELINE_METRICS = [
-    ("新开工项目", "projects.new_start_rate"),
+    ("新开工项目", "projects.new_start_rate_by_q3"),
     ("前期项目", "projects.preparatory_start_rate"),
 ]
 

@@ -223,6 +223,13 @@ class Commitment(Figure):
     )
     # 12 monthly shares (seasonal) or 12 planned cumulative values (plan), as strings.
     pace_values = models.JSONField(_("pace values"), null=True, blank=True)
+    headline = models.BooleanField(
+        _("headline target"),
+        default=False,
+        help_text=_(
+            "One of the plan's main expected targets (主要预期目标), shown as a card in the cockpit."
+        ),
+    )
     from_baseline = models.BooleanField(
         _("progress counts from the baseline"),
         default=False,

@@ -164,6 +164,7 @@ STATUS_FIELDS = (
     "cadence",
     "data_source",
     "metric",
+    "headline",
     "lead_department_id",
 )
 
@@ -189,6 +190,7 @@ class CommitmentSummary:
     cadence: str
     data_source: str
     metric: str
+    headline: bool
     lead_department_id: int | None
     lead_department: Department | None = None
 

@@ -247,6 +247,17 @@ def commitment_key(
     return "|".join([section.strip(), indicator.strip(), measure, unit or "", str(ordinal)])[:400]
 
 
+HEADLINE_MARKERS = ("主要预期目标", "主要目标", "预期目标")
+
+
+def is_headline(text: str, start: int) -> bool:
+    """A target in the paragraph that lists the year's main expected targets
+    (主要预期目标：地区生产总值完成1400亿元…)."""
+    paragraph_start = text.rfind("\n", 0, start) + 1
+    opening = text[paragraph_start : paragraph_start + 12]
+    return any(marker in opening for marker in HEADLINE_MARKERS)
+
+
 def _baseline_for(target: Proposal, actuals: list[Proposal]) -> Proposal | None:
     """Last year's actual of the same indicator and measure is the target's baseline."""
     candidates = [
@@ -324,6 +335,7 @@ def report_import_approve(*, report_import: ReportImport, actor) -> list[Commitm
             "source_import": report_import,
             "source_start": target.start,
             "source_end": target.end,
+            "headline": is_headline(report_import.text, target.start),
         }
         commitment = existing.get(key)
         if commitment is None:

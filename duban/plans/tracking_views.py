@@ -89,6 +89,10 @@ def status_overview(request):
         # A reporter's overview is what their department leads or supports.
         department_id = request.user.department_id or -1
     result = selectors.plan_status(plan, department_id=department_id, status=status)
+    section = request.GET.get("section")
+    if section is not None:
+        # Drill-down from the cockpit's chart of statuses by section.
+        result.rows = [row for row in result.rows if row.commitment.section == section]
     if request.GET.get("format") == "xlsx":
         return _xlsx(spreadsheets.plan_export(result), f"plan-{plan.year}-{result.as_of}.xlsx")
     # Every status is computed (the counts need them all); a page of rows is rendered.

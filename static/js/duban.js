@@ -24,3 +24,21 @@ window.addEventListener("load", function () {
     window.Plotly.newPlot(el, figure.data, figure.layout, { displaylogo: false, responsive: true });
   });
 });
+
+// Drill-down: a chart point whose customdata is a URL opens the list behind it.
+window.addEventListener("load", function () {
+  document.querySelectorAll("[data-figure]").forEach(function (el) {
+    if (!el.on) return;
+    el.on("plotly_click", function (data) {
+      const point = data.points && data.points[0];
+      if (point && typeof point.customdata === "string" && point.customdata.startsWith("/")) {
+        window.location.href = point.customdata;
+      }
+    });
+  });
+  // Wall display: reload on the interval the page asks for.
+  const wall = document.querySelector("[data-refresh-seconds]");
+  if (wall) {
+    setTimeout(function () { window.location.reload(); }, 1000 * Number(wall.dataset.refreshSeconds));
+  }
+});

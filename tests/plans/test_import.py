@@ -252,3 +252,16 @@ def test_commitment_pages_follow_department(
     assert link not in client.get("/plans/?year=2022").content.decode()
     client.force_login(owner)
     assert link in client.get("/plans/?year=2022").content.decode()
+
+
+def test_main_expected_targets_are_headlines(planner):
+    text = REPORT.replace(
+        "地区生产总值达到540亿元", "主要预期目标：地区生产总值达到540亿元"
+    ).replace("；新增停车位6000个", "。\n\n全年新增停车位6000个")
+    report_import = services.report_import_create(
+        text=text, year=2022, title="", actor=planner
+    ).report_import
+    commitments = services.report_import_approve(report_import=report_import, actor=planner)
+    headlines = {c.indicator for c in commitments if c.headline}
+    assert "地区生产总值" in headlines
+    assert not any(c.headline for c in commitments if c.unit == "个")

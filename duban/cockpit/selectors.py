@@ -1,0 +1,259 @@
+"""What the leader's cockpit shows, as of a date. Every aggregate is computed by the
+database or from the plan status (itself a fixed number of queries); the other modules
+are read through their own selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from duban import clock
+from duban.plans import pace
+from duban.plans.models import Plan, ProgressReport, SupervisionNotice
+from duban.plans.selectors import StatusRow, plan_status
+
+STATUSES = (pace.GREEN, pace.YELLOW, pace.RED, pace.GREY)
+STREET = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:街道|办事处|镇|乡))")
+
+
+@dataclass
+class HeadlineCard:
+    indicator: str
+    level: StatusRow | None
+    growth: StatusRow | None
+    trend: list[tuple[str, float]]
+
+    @property
+    def main(self) -> StatusRow:
+        return self.level or self.growth
+
+
+def _headlines(rows: list[StatusRow], as_of: dt.date) -> list[HeadlineCard]:
+    cards: dict[str, HeadlineCard] = {}
+    for row in rows:
+        c = row.commitment
+        if not getattr(c, "headline", False) or c.measure not in ("level", "growth"):
+            continue
+        card = cards.setdefault(c.indicator, HeadlineCard(c.indicator, None, None, []))
+        if c.measure == "level" and card.level is None:
+            card.level = row
+        elif c.measure == "growth" and card.growth is None:
+            card.growth = row
+    level_ids = {card.level.commitment.pk: card for card in cards.values() if card.level}
+    if level_ids:
+        cutoff = dt.datetime.combine(as_of, dt.time.max, tzinfo=timezone.get_default_timezone())
+        reports = (
+            ProgressReport.objects.filter(
+                commitment_id__in=level_ids,
+                status=ProgressReport.Status.APPROVED,
+                reviewed_at__lte=cutoff,
+                period_end__lte=as_of,
+                value__isnull=False,
+            )
+            .order_by("commitment_id", "period_end", "version")
+            .values_list("commitment_id", "period_end", "value")
+        )
+        latest: dict[int, dict[dt.date, float]] = defaultdict(dict)
+        for commitment_id, period_end, value in reports:
+            latest[commitment_id][period_end] = float(value)
+        for commitment_id, card in level_ids.items():
+            card.trend = [(d.isoformat(), v) for d, v in sorted(latest[commitment_id].items())]
+    return list(cards.values())
+
+
+def _counts_by(rows: list[StatusRow], key) -> list[dict]:
+    table: dict[str, Counter] = {}
+    ids: dict[str, object] = {}
+    for row in rows:
+        name, ident = key(row)
+        table.setdefault(name, Counter())[row.status] += 1
+        ids[name] = ident
+    return [
+        {"name": name, "id": ids[name], **{s: counts[s] for s in STATUSES}}
+        for name, counts in table.items()
+    ]
+
+
+def _red_list(plan: Plan, rows: list[StatusRow], as_of: dt.date) -> list[dict]:
+    items = []
+    for row in rows:
+        c = row.commitment
+        url = reverse("plans:commitment", args=[c.pk])
+        department = c.lead_department.name if c.lead_department else "—"
+        if row.status == pace.RED:
+            items.append(
+                {
+                    "kind": "commitment",
+                    "label": c.indicator,
+                    "detail": row.reason_text,
+                    "department": department,
+                    "url": url,
+                }
+            )
+        if row.overdue_period is not None:
+            items.append(
+                {
+                    "kind": "report",
+                    "label": c.indicator,
+                    "detail": row.overdue_period.isoformat(),
+                    "department": department,
+                    "url": url,
+                }
+            )
+    cutoff = dt.datetime.combine(as_of, dt.time.max, tzinfo=timezone.get_default_timezone())
+    for notice in SupervisionNotice.objects.filter(
+        commitment__plan=plan,
+        status=SupervisionNotice.Status.ISSUED,
+        issued_at__lte=cutoff,
+        reply_deadline__lt=as_of,
+    ).select_related("department", "commitment")[:50]:
+        items.append(
+            {
+                "kind": "notice",
+                "label": notice.number,
+                "detail": notice.commitment.indicator,
+                "department": notice.department.name,
+                "url": reverse("plans:notice", args=[notice.pk]),
+            }
+        )
+    return items
+
+
+def _projects(plan: Plan, as_of: dt.date) -> dict | None:
+    try:
+        from duban.projects import selectors as p
+    except ImportError:
+        return None
+    late = list(p.late_projects(plan.year, as_of).select_related("lead_department")[:10])
+    late_count = p.late_projects(plan.year, as_of).count()
+    return {
+        "funnel": p.funnel(plan.year, as_of),
+        "curve": p.investment_curve(plan.year, as_of),
+        "new_start_rate": p.new_start_rate_by_q3(plan.year, as_of),
+        "investment": p.investment_summary(plan.year, as_of),
+        "late": late,
+        "late_count": late_count,
+    }
+
+
+def _cases(plan: Plan, as_of: dt.date) -> dict | None:
+    try:
+        from duban.cases import selectors as s
+        from duban.cases.lights import overdue_q
+        from duban.cases.models import Case
+    except ImportError:
+        return None
+    tz = timezone.get_default_timezone()
+    start = dt.datetime(plan.year, 1, 1, tzinfo=tz)
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    # One pass with a range test per month: cheaper than truncating every timestamp.
+    months = [m for m in range(1, 13) if dt.date(plan.year, m, 1) <= as_of]
+    bounds = {
+        m: (
+            dt.datetime(plan.year, m, 1, tzinfo=tz),
+            min(
+                end,
+                dt.datetime(plan.year + (m == 12), m % 12 + 1, 1, tzinfo=tz),
+            ),
+        )
+        for m in months
+    }
+    counts = Case.objects.filter(received_at__gte=start, received_at__lt=end).aggregate(
+        **{
+            f"m{m}": Count("id", filter=Q(received_at__gte=a, received_at__lt=b))
+            for m, (a, b) in bounds.items()
+        }
+    )
+    volume = [{"month": f"{plan.year}-{m:02d}", "n": counts[f"m{m}"]} for m in months]
+    # Rates over the last 30 days: what a leader acts on, and a window that does not grow
+    # with the year's volume.
+    window_start = max(start.date(), as_of - dt.timedelta(days=29))
+    by_category = sorted(
+        s.kpis(group="category", start=window_start, end=as_of), key=lambda r: -r.total
+    )
+    overall = _overall(by_category)
+    with clock.as_of(as_of):
+        overdue = s.overdue_by_department()
+        open_addresses = (
+            Case.objects.filter(overdue_q(clock.now()))
+            .exclude(address="")
+            .values("address")
+            .annotate(n=Count("id"))
+            .order_by("-n")[:500]
+        )
+        streets: Counter = Counter()
+        for row in open_addresses:
+            match = STREET.search(row["address"])
+            streets[match.group(1) if match else row["address"][:12]] += row["n"]
+    return {
+        "volume": volume,
+        "top_categories": by_category[:8],
+        "overall": overall,
+        "overdue": overdue,
+        "window_start": window_start,
+        "hot_spots": streets.most_common(8),
+    }
+
+
+def _overall(rows) -> dict:
+    def mean(attr):
+        pairs = [
+            (getattr(r, attr), r.dispatched or r.total)
+            for r in rows
+            if getattr(r, attr) is not None
+        ]
+        weight = sum(w for _, w in pairs)
+        return None if not weight else sum(v * w for v, w in pairs) / weight
+
+    return {
+        "total": sum(r.total for r in rows),
+        "response_rate": mean("response_rate"),
+        "resolution_rate": mean("resolution_rate"),
+        "satisfaction_rate": mean("satisfaction_rate"),
+    }
+
+
+def cockpit(plan: Plan, as_of: dt.date | None = None) -> dict:
+    as_of = as_of or clock.today()
+    status = plan_status(plan, as_of=as_of)
+    rows = status.rows
+    return {
+        "plan": plan,
+        "as_of": as_of,
+        "counts": status.counts,
+        "headlines": _headlines(rows, as_of),
+        "by_section": _counts_by(
+            rows, lambda r: (r.commitment.section or "—", r.commitment.section)
+        ),
+        "by_department": _counts_by(
+            rows,
+            lambda r: (
+                r.commitment.lead_department.name if r.commitment.lead_department else "—",
+                r.commitment.lead_department_id,
+            ),
+        ),
+        "red_list": _red_list(plan, rows, as_of),
+        "projects": _projects(plan, as_of),
+        "cases": _cases(plan, as_of),
+        "total": len(rows),
+        "pace": Decimal(
+            pace.expected_fraction(
+                pace.Target(
+                    "level",
+                    "eq",
+                    Decimal(1),
+                    None,
+                    dt.date(plan.year, 12, 31),
+                    dt.date(plan.year, 1, 1),
+                ),
+                as_of,
+            )
+        ),
+    }
