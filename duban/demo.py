@@ -163,18 +163,27 @@ def demo_plan(departments: dict[str, Department], planner: User):
     return report_import.plan
 
 
-def build_demo(progress=None) -> DemoSummary:
-    """Load the whole demo in one transaction: interrupted, it leaves nothing half-written."""
+def build_demo(progress=None, *, cases_total: int | None = None) -> DemoSummary:
+    """Load the whole demo in one transaction: interrupted, it leaves nothing half-written.
+
+    The pipeline is built before the plan, so that the plan's commitments about starting
+    projects can take their figures from it."""
+    from duban.cases.demo import build_cases_demo
     from duban.plans.demo import build_tracking_demo
+    from duban.projects.demo import build_projects_demo
 
     details = []
     if progress is not None:
-        progress.total = 4
+        progress.total = 5
+    cases_options = {} if cases_total is None else {"total": cases_total}
     with transaction.atomic():
         departments = demo_departments()
         users = demo_users(departments)
         if progress:
             progress.step("departments and users")
+        details.append(build_projects_demo(departments=departments))
+        if progress:
+            progress.step("projects")
         planner = next(u for u in users if u.username == "planner")
         plan = demo_plan(departments, planner)
         if progress:
@@ -182,8 +191,9 @@ def build_demo(progress=None) -> DemoSummary:
         details.append(build_tracking_demo(plan=plan, planner=planner, as_of=DEMO_AS_OF))
         if progress:
             progress.step("progress")
+        details.append(build_cases_demo(departments=departments, **cases_options))
         if progress:
-            progress.step("done")
+            progress.step("cases")
     return DemoSummary(
         departments=Department.objects.count(),
         users=User.objects.count(),

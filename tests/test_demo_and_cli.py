@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_loads_and_is_safe_to_run_twice(capsys):
-    call_command("demo")
+    call_command("demo", "--cases", "300")
     out = capsys.readouterr().out
     assert "planner" in out and demo.DEMO_PASSWORD in out
     counts = (Department.objects.count(), User.objects.count(), Commitment.objects.count())
@@ -40,7 +40,16 @@ def test_demo_loads_and_is_safe_to_run_twice(capsys):
     ).count()
     assert open_notices >= 3
     reports = ProgressReport.objects.count()
-    call_command("demo")
+    # The pipeline feeds the two commitments about starting projects.
+    computed = Commitment.objects.filter(data_source="computed")
+    assert set(computed.values_list("metric", flat=True)) == {
+        "projects.new_start_rate_by_q3",
+        "projects.preparatory_start_rate",
+    }
+    from duban.projects.models import Project
+
+    assert Project.objects.count() == 848
+    call_command("demo", "--cases", "300")
     assert (Department.objects.count(), User.objects.count(), Commitment.objects.count()) == counts
     assert ProgressReport.objects.count() == reports
     assert ReportImport.objects.count() == 1

@@ -82,6 +82,7 @@ def test_database_url_sqlite_paths():
 def _run_duban(args, **extra_env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
     environment.update(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "duban.cli", *args],
