@@ -762,7 +762,8 @@ def calendar_load(*, years: list[int] | None = None, actor) -> list[int]:
                 actor=actor,
                 action="calendar.load",
                 entity="cases.workdaycalendar",
-                entity_id=",".join(map(str, added)),
+                # The years are in `after`; the id names the span (it must fit 64 characters).
+                entity_id=f"{min(added)}-{max(added)}",
                 after={"years": added},
             )
     return added
