@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
 from duban.audit.models import AuditEntry
@@ -16,8 +17,6 @@ def audit_list(request):
     before = request.GET.get("before", "")
     if before:
         if not before.isdigit():
-            from django.http import HttpResponseBadRequest
-
             return HttpResponseBadRequest("before must be a row number")
         entries = entries.filter(seq__lt=int(before))
     page = list(entries[:100])
