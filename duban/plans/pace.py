@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, gettext_noop
 
 GREEN, YELLOW, RED, GREY = "green", "yellow", "red", "grey"
 STATUS_ORDER = {RED: 0, YELLOW: 1, GREEN: 2, GREY: 3}
@@ -34,6 +34,24 @@ class Thresholds:
     yellow_ratio: Decimal = Decimal("0.8")  # at least 80% of the expected progress is yellow
     milestone_red_days: int = 90  # a missed milestone turns red this many days after its deadline
     report_grace_days: int = 5  # a period's report is due this many days after the period ends
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a status is what it is, translated when shown: a plan's overview assesses
+    thousands of commitments and shows fifty, and translating every reason cost more than
+    the assessment itself."""
+
+    msgid: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __str__(self) -> str:
+        text = gettext(self.msgid)
+        return text % dict(self.params) if self.params else text
+
+
+def _(msgid: str, **params) -> Reason:
+    return Reason(gettext_noop(msgid), tuple(params.items()))
 
 
 @dataclass(frozen=True)
@@ -60,7 +78,7 @@ class Observation:
 @dataclass(frozen=True)
 class Assessment:
     status: str
-    reason: str
+    reason: Reason
     expected_fraction: Decimal  # 序时进度 at the date judged (0..1)
     expected_value: Decimal | None
     progress: Decimal | None  # share of the way to the target achieved (0..1+)
@@ -193,7 +211,7 @@ def assess(
         status = RED if late > thresholds.milestone_red_days else YELLOW
         return Assessment(
             status,
-            _("%(n)s days past its deadline") % {"n": late},
+            _("%(n)s days past its deadline", n=late),
             fraction,
             None,
             None,
@@ -229,13 +247,13 @@ def assess(
         # zero is yellow; on the wrong side of zero is red.
         gap = actual - value
         if achieved:
-            return result(GREEN, _("%(gap)s points against the target") % {"gap": f"{gap:+.1f}"})
+            return result(GREEN, _("%(gap)s points against the target", gap=f"{gap:+.1f}"))
         right_side = actual < 0 if lower_is_better(target.comparator) else actual > 0
         if on > target.deadline:
             return result(RED, _("deadline passed below the target"))
         return result(
             YELLOW if right_side else RED,
-            _("%(gap)s points against the target") % {"gap": f"{gap:+.1f}"},
+            _("%(gap)s points against the target", gap=f"{gap:+.1f}"),
         )
 
     if lower_is_better(target.comparator):

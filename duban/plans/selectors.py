@@ -92,7 +92,7 @@ class StatusRow:
 
     @property
     def reason_text(self) -> str:
-        return self.assessment.reason
+        return str(self.assessment.reason)
 
     def filed(self, period: dt.date) -> bool:
         return self.latest_filed is not None and self.latest_filed >= period

@@ -99,7 +99,7 @@ def plan_export(status: PlanStatus) -> bytes:
                 float(row.latest_value) if row.latest_value is not None else None,
                 row.latest_period,
                 STATUS_LABELS[a.status],
-                a.reason,
+                str(a.reason),
                 float(round(a.forecast, 2)) if a.forecast is not None else None,
                 row.overdue_period,
             ]
