@@ -4,8 +4,8 @@ A department's score is the weighted mean of up to three parts, each 0-100:
 - commitments it leads: green 100, yellow 60, red 20 points each (grey is not yet judged);
 - projects it leads: the share not late for their next gate;
 - cases it handles: the case module's composite KPI (响应率, 解决率, 满意率, 按时办结率);
-minus deductions per overdue report, unanswered supervision notice, overdue case and
-returned case. A part with nothing to judge is left out and the weights of the others
+minus deductions per overdue report, unanswered supervision notice, overdue case,
+returned case, and project problem (需协调解决的问题) assigned to it and past its deadline. A part with nothing to judge is left out and the weights of the others
 count in full."""
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _q2(value: Decimal) -> Decimal:
 
 
 def _projects_part(
-    plan: Plan, as_of: dt.date, scores: dict[int, DepartmentScore], with_items: bool
+    plan: Plan, as_of: dt.date, scheme, scores: dict[int, DepartmentScore], with_items: bool
 ) -> None:
     try:
         from duban.projects import selectors as project_selectors
@@ -162,6 +162,23 @@ def _projects_part(
                         reverse("projects:detail", args=[project.pk]),
                     )
                 )
+    if not scheme.deduct_overdue_problem:
+        return
+    # A problem is the department it is assigned to's to solve, whoever leads the project.
+    for row in project_selectors.problem_counts_by_department(as_of):
+        score = scores.get(row["assigned_department"])
+        if score is None or not row["overdue"]:
+            continue
+        points = _q2(scheme.deduct_overdue_problem * row["overdue"])
+        score.deductions += points
+        score.items.append(
+            ScoreItem(
+                "deduction",
+                _("%(n)s project problems past their deadline") % {"n": row["overdue"]},
+                -points,
+                reverse("projects:problems"),
+            )
+        )
 
 
 def _cases_part(
@@ -285,7 +302,7 @@ def scores_for(
                 reverse("plans:notice", args=[notice.pk]),
             )
         )
-    _projects_part(plan, period_end, scores, with_items)
+    _projects_part(plan, period_end, scheme, scores, with_items)
     _cases_part(plan, kind, period_end, scheme, scores)
     weights = {
         "commitments": scheme.weight_commitments,

@@ -14,5 +14,6 @@ class SchemeForm(forms.ModelForm):
             "deduct_unanswered_notice",
             "deduct_overdue_case",
             "deduct_returned_case",
+            "deduct_overdue_problem",
             "note",
         ]

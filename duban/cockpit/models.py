@@ -65,6 +65,13 @@ class EvaluationScheme(models.Model):
         default=Decimal("0.1"),
         validators=_deduction,
     )
+    deduct_overdue_problem = models.DecimalField(
+        _("per overdue project problem"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.5"),
+        validators=_deduction,
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -164,6 +164,7 @@ def test_scheme_page(client, at_sep, planner, leader, db):
         "deduct_unanswered_notice": "2",
         "deduct_overdue_case": "0.2",
         "deduct_returned_case": "0.1",
+        "deduct_overdue_problem": "0.5",
         "note": "2022年方案",
     }
     assert client.post("/cockpit/evaluation/scheme/", data).status_code == 302
@@ -172,3 +173,43 @@ def test_scheme_page(client, at_sep, planner, leader, db):
         client.post("/cockpit/evaluation/scheme/", {**data, "weight_cases": "-5"}).status_code
         == 400
     )
+
+
+def test_project_problems_past_their_deadline_are_deducted_from_the_assigned_department(
+    plan, story, dept, other_dept, planner
+):
+    from duban.projects.models import Problem
+    from tests.projects.conftest import make_project
+
+    # other_dept leads the project; the problems are dept's to solve.
+    project = make_project(other_dept, "P-1", start_planned=dt.date(2022, 5, 1))
+
+    def problem(deadline, **fields):
+        return Problem.objects.create(
+            project=project,
+            category="land",
+            description="用地指标未落实",
+            assigned_department=dept,
+            deadline=deadline,
+            raised_by=planner,
+            raised_on=dt.date(2022, 6, 1),
+            **fields,
+        )
+
+    problem(dt.date(2022, 9, 1))  # open and past its deadline
+    problem(dt.date(2022, 9, 10))  # open and past its deadline
+    problem(dt.date(2022, 10, 31))  # open, not due yet
+    problem(dt.date(2022, 8, 1), status="resolved", resolved_on=dt.date(2022, 7, 20))
+    before = _by_code(evaluation.scores_for(plan=plan, period_end=SEP))[dept.code].deductions
+    assert before == Decimal("2.00")  # one overdue report + 2 × 0.5
+    items = [
+        item
+        for item in _by_code(evaluation.scores_for(plan=plan, period_end=SEP))[dept.code].items
+        if item.url == "/projects/problems/"
+    ]
+    assert [item.points for item in items] == [Decimal("-1.00")]
+    theirs = _by_code(evaluation.scores_for(plan=plan, period_end=SEP))[other_dept.code]
+    assert theirs.deductions == Decimal("0.00")
+    evaluation.scheme_update(actor=planner, deduct_overdue_problem=Decimal(0))
+    after = _by_code(evaluation.scores_for(plan=plan, period_end=SEP))[dept.code].deductions
+    assert after == Decimal("1.00")
