@@ -19,6 +19,7 @@ from django.utils import timezone
 from duban.accounts.models import ApiClient
 from duban.accounts.tokens import api_client_create, key_hash
 from duban.audit.services import audit_record
+from duban.cases import rollup
 from duban.cases.models import Case, CaseEvent, Category, ClockStart, Status
 from duban.cases.services import calendar_load, category_save
 from duban.cases.workdays import WorkCalendar
@@ -308,6 +309,8 @@ def build_cases_demo(*, departments: dict, progress=None, total: int = TOTAL) ->
         created = 0
         if existing == 0:
             created = _generate(categories, generator, total=total, progress=progress)
+            # The bulk insert bypassed the services: count its days into the KPI roll-up.
+            rollup.rebuild(start=AS_OF - dt.timedelta(days=364), end=AS_OF)
             audit_record(
                 actor="demo",
                 action="case.demo_generate",

@@ -389,3 +389,54 @@ class CasePhoto(models.Model):
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     uploaded_at = models.DateTimeField()
+
+
+class CaseDayStat(models.Model):
+    """The incremental daily roll-up of the case KPIs (``duban.cases.rollup``): one row per
+    day of receipt (local date), category, department (none before dispatch) and channel.
+    ``received`` and ``void`` count every case; the other counters count the cases that are
+    not void, with the meanings of ``selectors.kpis``. Every write of a case adds the change
+    of its contribution in the same transaction, so the cockpit never scans the cases."""
+
+    day = models.DateField()
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    received = models.IntegerField(default=0)
+    void = models.IntegerField(default=0)
+    dispatched = models.IntegerField(default=0)
+    responded_in_time = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    resolved_in_time = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    basic = models.IntegerField(default=0)
+    solved_answered = models.IntegerField(default=0)
+    solved = models.IntegerField(default=0)
+    returned = models.IntegerField(default=0)
+    extended = models.IntegerField(default=0)
+    repeats = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily case statistics")
+        verbose_name_plural = _("daily case statistics")
+        indexes = [models.Index(fields=["day"], name="cases_daystat_day")]
+        constraints = [
+            # Two partial unique indexes: a NULL department must be unique too, and
+            # NULLS NOT DISTINCT is PostgreSQL 15+ only (SQLite has none).
+            models.UniqueConstraint(
+                fields=["day", "category", "department", "channel"],
+                condition=Q(department__isnull=False),
+                name="cases_daystat_key",
+            ),
+            models.UniqueConstraint(
+                fields=["day", "category", "channel"],
+                condition=Q(department__isnull=True),
+                name="cases_daystat_key_nodept",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.category_id} {self.department_id} {self.channel}"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from duban import clock
 from duban.audit.services import audit_record, snapshot
-from duban.cases import conf
+from duban.cases import conf, rollup
 from duban.cases.models import (
     OPEN_STATUSES,
     PRIVATE_FIELDS,
@@ -334,6 +334,7 @@ def case_create(
             if register:
                 _event(case, kind="register", actor=actor, at=now, from_status=Status.RECEIVED)
             _store_photos(case, checked_photos, stage="intake", at=now)
+            rollup.apply(None, rollup.contribution(case))
             audit_record(
                 actor=actor or (f"api:{api_client.name}" if api_client else "citizen"),
                 action="case.create",
@@ -384,23 +385,50 @@ def _check(case: Case, allowed, action: str) -> None:
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("category").get(pk=case.pk)
+    case = Case.objects.select_for_update().select_related("category").get(pk=case.pk)
+    # What the case adds to the KPI roll-up as stored; `_save` adds the difference.
+    case._rollup = rollup.contribution(case)
+    return case
 
 
-def _save(case: Case, *, kind: str, actor, before: dict, note: str = "", public=True, at=None):
+def _save(
+    case: Case,
+    *,
+    kind: str,
+    actor,
+    before: dict,
+    note: str = "",
+    public=True,
+    at=None,
+    final: bool = True,
+    deferred: list[dict] = (),
+):
+    """Store a step of a case locked by `_locked`: the row, its event, the change of its
+    roll-up contribution and the audit entry. A step followed by another in the same
+    transaction passes `final=False` and gets back its audit entry to hand to the last
+    step as `deferred`: the audit chain's head is locked last, once, after the roll-up
+    rows (one lock order for every writer, so concurrent writers cannot deadlock)."""
     at = at or clock.now()
     case.updated_at = at
     case.save()
     _event(
         case, kind=kind, actor=actor, at=at, from_status=before["status"], note=note, public=public
     )
-    audit_record(
-        actor=actor,
-        action=f"case.{kind}",
-        instance=case,
-        before=before,
-        after=_audit_snapshot(case),
-    )
+    entry = {
+        "actor": actor,
+        "action": f"case.{kind}",
+        "instance": case,
+        "before": before,
+        "after": _audit_snapshot(case),
+    }
+    if not final:
+        return entry
+    after = rollup.contribution(case)
+    rollup.apply(case._rollup, after)
+    case._rollup = after
+    for earlier in deferred:
+        audit_record(**earlier)
+    audit_record(**entry)
     return case
 
 
@@ -442,11 +470,14 @@ def case_dispatch(*, case: Case, actor, department=None, note: str = "") -> Case
         case = _locked(case)
         _check(case, (Status.RECEIVED, Status.REGISTERED), _("dispatch"))
         now = clock.now()
+        deferred = []
         if case.status == Status.RECEIVED:
             before = _audit_snapshot(case)
             case.status = Status.REGISTERED
             case.registered_at = now
-            _save(case, kind="register", actor=actor, before=before, at=now)
+            deferred.append(
+                _save(case, kind="register", actor=actor, before=before, at=now, final=False)
+            )
         before = _audit_snapshot(case)
         department = department or case.category.default_department
         if case.category.clock_start == ClockStart.DISPATCH:
@@ -455,7 +486,15 @@ def case_dispatch(*, case: Case, actor, department=None, note: str = "") -> Case
         case.status = Status.DISPATCHED
         case.dispatched_at = now
         case.accepted_at = None
-        return _save(case, kind="dispatch", actor=actor, before=before, note=note, at=now)
+        return _save(
+            case,
+            kind="dispatch",
+            actor=actor,
+            before=before,
+            note=note,
+            at=now,
+            deferred=deferred,
+        )
 
 
 def case_accept(*, case: Case, actor) -> Case:
@@ -730,7 +769,9 @@ def case_feedback(
                 case.status = Status.VERIFIED
                 case.verified_at = now
             return _save(case, kind="feedback", actor=None, before=before, note=comment, at=now)
-        _save(case, kind="feedback", actor=None, before=before, note=comment, at=now)
+        feedback = _save(
+            case, kind="feedback", actor=None, before=before, note=comment, at=now, final=False
+        )
         before = _audit_snapshot(case)
         category = case.category
         calendar = WorkCalendar()
@@ -745,7 +786,15 @@ def case_feedback(
         case.resolution_warn_at = calendar.warn_at(
             now, case.resolution_deadline, category.resolution_unit
         )
-        return _save(case, kind="reopen", actor=None, before=before, note=comment, at=now)
+        return _save(
+            case,
+            kind="reopen",
+            actor=None,
+            before=before,
+            note=comment,
+            at=now,
+            deferred=[feedback],
+        )
 
 
 def calendar_load(*, years: list[int] | None = None, actor) -> list[int]:
