@@ -26,7 +26,7 @@ from duban.audit.services import audit_record, snapshot
 from duban.cockpit.models import EvaluationScheme
 from duban.plans import pace
 from duban.plans.models import Plan, SupervisionNotice
-from duban.plans.selectors import plan_status
+from duban.plans.selectors import PlanStatus, plan_status
 
 STATUS_POINTS = {pace.GREEN: Decimal(100), pace.YELLOW: Decimal(60), pace.RED: Decimal(20)}
 TWO = Decimal("0.01")
@@ -242,12 +242,15 @@ def scores_for(
     kind: str = "month",
     scheme: EvaluationScheme | None = None,
     with_items: bool = False,
+    status: PlanStatus | None = None,
 ) -> list[DepartmentScore]:
-    """Every department's score for the period ending on `period_end`, ranked."""
+    """Every department's score for the period ending on `period_end`, ranked. The
+    cockpit passes the plan status it has already computed for that date."""
     scheme = scheme or scheme_current()
     departments = Department.objects.filter(is_supervision_office=False).order_by("code")
     scores = {d.pk: DepartmentScore(d) for d in departments}
-    status = plan_status(plan, as_of=period_end)
+    if status is None or status.as_of != period_end or status.plan.pk != plan.pk:
+        status = plan_status(plan, as_of=period_end)
     points: dict[int, list[Decimal]] = {}
     for row in status.rows:
         c = row.commitment

@@ -227,6 +227,7 @@ def cockpit(plan: Plan, as_of: dt.date | None = None) -> dict:
     return {
         "plan": plan,
         "as_of": as_of,
+        "status": status,
         "counts": status.counts,
         "headlines": _headlines(rows, as_of),
         "by_section": _counts_by(

@@ -34,7 +34,9 @@ def index(request):
     if plan is None:
         return render(request, "cockpit/index.html", {"plan": None})
     data = selectors.cockpit(plan)
-    scores = evaluation.scores_for(plan=plan, period_end=data["as_of"], kind="month")
+    scores = evaluation.scores_for(
+        plan=plan, period_end=data["as_of"], kind="month", status=data["status"]
+    )
     data.update(
         {
             "wall": request.GET.get("wall") == "1",
