@@ -3,31 +3,55 @@ the list behind it in its customdata, so a click drills down."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from duban import clock
+
 COLOURS = {"green": "#1e7b34", "yellow": "#d4a000", "red": "#b3261e", "grey": "#9aa0a6"}
 # Bars carry a pattern as well as a colour: status is never told by colour alone.
 PATTERNS = {"green": "", "yellow": "/", "red": "x", "grey": "."}
+# And a symbol in the legend, the same as the status badges of the pages.
+SYMBOLS = {"green": "●", "yellow": "▲", "red": "■", "grey": "○"}
 
 
 def _labels():
-    return {
+    """Each status's legend entry: a symbol and a word, as on the status badges."""
+    words = {
         "green": _("On track"),
         "yellow": _("Behind"),
         "red": _("Lagging"),
         "grey": _("Not due"),
     }
+    return {status: f"{SYMBOLS[status]} {word}" for status, word in words.items()}
+
+
+def _short_names(names: list[str], width: int = 14) -> list[str]:
+    """Axis labels cut to a width, kept distinct: two groups that start alike must not
+    fall on one bar."""
+    result, seen = [], set()
+    for name in names:
+        short = name if len(name) <= width else name[: width - 1] + "…"
+        n = 2
+        while short in seen:
+            short = f"{name[: width - 3]}…{n}"
+            n += 1
+        seen.add(short)
+        result.append(short)
+    return result
 
 
 def _layout(**extra):
     layout = {
         "margin": {"l": 150, "r": 10, "t": 10, "b": 30},
         "barmode": "stack",
-        "legend": {"orientation": "h"},
+        # Plotly reverses the legend of stacked bars; horizontal bars read left to right
+        # from green, and so does their legend.
+        "legend": {"orientation": "h", "traceorder": "normal"},
         "height": 320,
     }
     layout.update(extra)
@@ -35,8 +59,18 @@ def _layout(**extra):
 
 
 def status_bars(groups: list[dict], *, year: int, param: str) -> str:
+    """Commitments by status per section or lead department, stacked; a bar segment drills
+    down to the plan overview filtered by the group and the status."""
     overview = reverse("plans:overview")
     labels = _labels()
+    names = _short_names([g["name"] for g in groups])
+
+    def url(group, status):
+        if group["id"] is None:
+            # Commitments without a lead department: the overview has no filter for them.
+            return None
+        return f"{overview}?{urlencode({'year': year, param: group['id'], 'status': status})}"
+
     data = []
     for status, colour in COLOURS.items():
         data.append(
@@ -44,14 +78,12 @@ def status_bars(groups: list[dict], *, year: int, param: str) -> str:
                 "type": "bar",
                 "orientation": "h",
                 "name": labels[status],
-                "y": [g["name"][:14] for g in groups],
+                "y": names,
                 "x": [g[status] for g in groups],
+                "hovertext": [g["name"] for g in groups],
                 "marker": {"color": colour, "pattern": {"shape": PATTERNS[status]}},
-                "customdata": [
-                    f"{overview}?{urlencode({'year': year, param: g['id'] if g['id'] is not None else '', 'status': status})}"
-                    for g in groups
-                ],
-                "hovertemplate": "%{y}: %{x} " + labels[status] + "<extra></extra>",
+                "customdata": [url(g, status) for g in groups],
+                "hovertemplate": "%{hovertext}: %{x} " + labels[status] + "<extra></extra>",
             }
         )
     return json.dumps(
@@ -83,15 +115,23 @@ def sparkline(points: list[tuple[str, float]]) -> str:
     return json.dumps(figure)
 
 
-def funnel(rows: list[dict]) -> str:
+def funnel(rows: list[dict], *, year: int | None = None) -> str:
+    """Projects that reached each gate; a stage drills down to the projects now at it (the
+    project list filters by the present stage, not by a gate passed)."""
     url = reverse("projects:list")
+    year = year or clock.today().year
     figure = {
         "data": [
             {
                 "type": "funnel",
                 "y": [str(r["label"]) for r in rows],
                 "x": [r["reached"] for r in rows],
-                "customdata": [url] * len(rows),
+                "customdata": [
+                    f"{url}?{urlencode({'year': year, 'stage': r['stage']})}" for r in rows
+                ],
+                "hovertemplate": "%{y}: %{x}<br>"
+                + _("Click: the projects now at this stage")
+                + "<extra></extra>",
             }
         ],
         "layout": {"height": 300, "margin": {"l": 90, "r": 10, "t": 10, "b": 10}},
@@ -101,7 +141,8 @@ def funnel(rows: list[dict]) -> str:
 
 def investment_curve(rows: list[dict]) -> str:
     """Cumulative investment completed against the plan spread over the year, in 亿元."""
-    url = reverse("projects:index")
+    year = rows[0]["month"].year if rows else clock.today().year
+    url = f"{reverse('projects:index')}?{urlencode({'year': year})}"
     hundred_million = 100_000_000
     names = {"planned": _("Planned (pace)"), "completed": _("Completed")}
     data = [
@@ -127,8 +168,21 @@ def investment_curve(rows: list[dict]) -> str:
     return json.dumps({"data": data, "layout": layout}, ensure_ascii=False)
 
 
+def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """The first day of a "YYYY-MM" month and its last day up to today (the as-of day)."""
+    first = dt.date.fromisoformat(f"{month}-01")
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return first, min(last, clock.today())
+
+
 def case_volume(rows: list[dict]) -> str:
+    """Cases received per month; a month drills down to its cases by category."""
     url = reverse("cases:kpi")
+
+    def month_url(month):
+        start, end = _month_bounds(month)
+        return f"{url}?{urlencode({'group': 'category', 'start': start, 'end': end})}"
+
     figure = {
         "data": [
             {
@@ -136,7 +190,7 @@ def case_volume(rows: list[dict]) -> str:
                 "x": [r["month"] for r in rows],
                 "y": [r["n"] for r in rows],
                 "name": _("Cases received"),
-                "customdata": [url] * len(rows),
+                "customdata": [month_url(r["month"]) for r in rows],
             }
         ],
         "layout": {"height": 260, "margin": {"l": 50, "r": 10, "t": 10, "b": 30}},
