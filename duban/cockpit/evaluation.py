@@ -185,12 +185,13 @@ def _cases_part(
     plan: Plan, kind: str, period_end: dt.date, scheme, scores: dict[int, DepartmentScore]
 ) -> None:
     try:
+        from duban.cases import rollup
         from duban.cases import selectors as case_selectors
     except ImportError:  # the case module is optional
         return
     by_name = {s.department.name: s for s in scores.values()}
     start = _period_start(period_end, kind)
-    for row in case_selectors.kpis(group="department", start=start, end=period_end):
+    for row in rollup.kpis(group="department", start=start, end=period_end):
         score = by_name.get(row.key)
         if score is None:
             continue

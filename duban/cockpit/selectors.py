@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -133,11 +133,13 @@ def _projects(plan: Plan, as_of: dt.date) -> dict | None:
         return None
     late = list(p.late_projects(plan.year, as_of).select_related("lead_department")[:10])
     late_count = p.late_projects(plan.year, as_of).count()
+    # One pass over the year's reports serves the curve and the summary.
+    monthly = p.completed_by_month(plan.year, as_of)
     return {
         "funnel": p.funnel(plan.year, as_of),
-        "curve": p.investment_curve(plan.year, as_of),
+        "curve": p.investment_curve(plan.year, as_of, monthly=monthly),
         "new_start_rate": p.new_start_rate_by_q3(plan.year, as_of),
-        "investment": p.investment_summary(plan.year, as_of),
+        "investment": p.investment_summary(plan.year, as_of, monthly=monthly),
         "late": late,
         "late_count": late_count,
     }
@@ -145,38 +147,20 @@ def _projects(plan: Plan, as_of: dt.date) -> dict | None:
 
 def _cases(plan: Plan, as_of: dt.date) -> dict | None:
     try:
+        from duban.cases import rollup
         from duban.cases import selectors as s
         from duban.cases.lights import overdue_q
         from duban.cases.models import Case
     except ImportError:
         return None
-    tz = timezone.get_default_timezone()
-    start = dt.datetime(plan.year, 1, 1, tzinfo=tz)
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    # One pass with a range test per month: cheaper than truncating every timestamp.
-    months = [m for m in range(1, 13) if dt.date(plan.year, m, 1) <= as_of]
-    bounds = {
-        m: (
-            dt.datetime(plan.year, m, 1, tzinfo=tz),
-            min(
-                end,
-                dt.datetime(plan.year + (m == 12), m % 12 + 1, 1, tzinfo=tz),
-            ),
-        )
-        for m in months
-    }
-    counts = Case.objects.filter(received_at__gte=start, received_at__lt=end).aggregate(
-        **{
-            f"m{m}": Count("id", filter=Q(received_at__gte=a, received_at__lt=b))
-            for m, (a, b) in bounds.items()
-        }
-    )
-    volume = [{"month": f"{plan.year}-{m:02d}", "n": counts[f"m{m}"]} for m in months]
-    # Rates over the last 30 days: what a leader acts on, and a window that does not grow
-    # with the year's volume.
-    window_start = max(start.date(), as_of - dt.timedelta(days=29))
+    start = dt.date(plan.year, 1, 1)
+    # From the daily roll-up, kept by every case write: a read that does not grow with
+    # the number of cases.
+    volume = rollup.volume_by_month(plan.year, as_of)
+    # Rates over the last 30 days: what a leader acts on.
+    window_start = max(start, as_of - dt.timedelta(days=29))
     by_category = sorted(
-        s.kpis(group="category", start=window_start, end=as_of), key=lambda r: -r.total
+        rollup.kpis(group="category", start=window_start, end=as_of), key=lambda r: -r.total
     )
     overall = _overall(by_category)
     with clock.as_of(as_of):
