@@ -69,7 +69,11 @@ def status_bars(groups: list[dict], *, year: int, param: str) -> str:
         if group["id"] is None:
             # Commitments without a lead department: the overview has no filter for them.
             return None
-        return f"{overview}?{urlencode({'year': year, param: group['id'], 'status': status})}"
+        query = {"year": year, param: group["id"], "status": status}
+        if param == "department":
+            # The bars count lead departments; the overview also lists co-departments'.
+            query["lead"] = "1"
+        return f"{overview}?{urlencode(query)}"
 
     data = []
     for status, colour in COLOURS.items():

@@ -52,7 +52,7 @@ def index(request):
         }
     )
     if data["projects"]:
-        data["chart_funnel"] = charts.funnel(data["projects"]["funnel"])
+        data["chart_funnel"] = charts.funnel(data["projects"]["funnel"], year=plan.year)
         data["chart_investment"] = charts.investment_curve(data["projects"]["curve"])
     if data["cases"]:
         data["chart_cases"] = charts.case_volume(data["cases"]["volume"])

@@ -235,6 +235,7 @@ def plan_status(
     status: str | None = None,
     as_of: dt.date | None = None,
     commitment_id: int | None = None,
+    lead_only: bool = False,
 ) -> PlanStatus:
     """Every commitment of the plan with its status as of a date, in a fixed number of
     queries whatever the plan's size."""
@@ -249,7 +250,9 @@ def plan_status(
     queryset = _status_queryset(plan, as_of)
     if commitment_id is not None:
         queryset = queryset.filter(pk=commitment_id)
-    if department_id is not None:
+    if department_id is not None and lead_only:
+        queryset = queryset.filter(lead_department_id=department_id)
+    elif department_id is not None:
         queryset = queryset.filter(
             Q(lead_department_id=department_id)
             | Q(

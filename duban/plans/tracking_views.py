@@ -88,7 +88,11 @@ def status_overview(request):
     else:
         # A reporter's overview is what their department leads or supports.
         department_id = request.user.department_id or -1
-    result = selectors.plan_status(plan, department_id=department_id, status=status)
+    # lead=1: only what the department leads (the cockpit's bars count lead departments).
+    lead_only = request.GET.get("lead") == "1" and request.user.sees_everything
+    result = selectors.plan_status(
+        plan, department_id=department_id, status=status, lead_only=lead_only
+    )
     section = request.GET.get("section")
     if section is not None:
         # Drill-down from the cockpit's chart of statuses by section.

@@ -636,6 +636,20 @@ def test_overview_page_queries_do_not_grow_with_the_plan(client, plan, dept, pla
     assert queries() == small
 
 
+def test_overview_filters_by_lead_department_or_any_involvement(
+    client, plan, dept, other_dept, planner
+):
+    led = make_commitment(plan, dept, key="led", indicator="新增停车位")
+    supported = make_commitment(plan, other_dept, key="sup", indicator="公园游园")
+    supported.co_departments.add(dept)
+    client.force_login(planner)
+    with at("2022-09-30"):
+        both = client.get(f"/plans/?year=2022&department={dept.pk}").content.decode()
+        assert led.indicator in both and supported.indicator in both
+        lead = client.get(f"/plans/?year=2022&department={dept.pk}&lead=1").content.decode()
+        assert led.indicator in lead and supported.indicator not in lead
+
+
 def test_assignment_from_excel_round_trip(client, parking, plan, dept, other_dept, planner, owner):
     second = make_commitment(plan, dept, key="s", indicator="公园游园")
     data = spreadsheets.plan_export(selectors.plan_status(plan, as_of=dt.date(2022, 7, 3)))
