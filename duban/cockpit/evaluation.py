@@ -116,32 +116,40 @@ def _q2(value: Decimal) -> Decimal:
     return value.quantize(TWO, rounding=ROUND_HALF_UP)
 
 
+def _pipeline_counts(year: int, as_of: dt.date) -> dict:
+    from duban.projects import selectors as project_selectors
+    from duban.projects.models import Project
+
+    def by_department(queryset, field="lead_department_id") -> dict:
+        return dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
+
+    return {
+        "totals": by_department(Project.objects.filter(plan_year=year)),
+        "late": by_department(project_selectors.late_projects(year, as_of)),
+        "problems_overdue": {
+            row["assigned_department"]: row["overdue"]
+            for row in project_selectors.problem_counts_by_department(as_of)
+        },
+    }
+
+
 def _projects_part(
     plan: Plan, as_of: dt.date, scheme, scores: dict[int, DepartmentScore], with_items: bool
 ) -> None:
     try:
         from duban.projects import selectors as project_selectors
-        from duban.projects.models import Project
+        from duban.projects.freshness import cached
     except ImportError:  # the project module is optional
         return
-    projects = Project.objects.filter(plan_year=plan.year)
-    totals = dict(
-        projects.values_list("lead_department_id")
-        .annotate(n=Count("id"))
-        .values_list("lead_department_id", "n")
+    # Cached under the pipeline's version, like the cockpit's pipeline panel.
+    counts = cached(
+        "evaluation", plan.year, as_of, compute=lambda: _pipeline_counts(plan.year, as_of)
     )
-    late_qs = project_selectors.late_projects(plan.year, as_of)
-    late = dict(
-        late_qs.order_by()
-        .values_list("lead_department_id")
-        .annotate(n=Count("id"))
-        .values_list("lead_department_id", "n")
-    )
-    for department_id, total in totals.items():
+    for department_id, total in counts["totals"].items():
         score = scores.get(department_id)
         if score is None or not total:
             continue
-        n_late = late.get(department_id, 0)
+        n_late = counts["late"].get(department_id, 0)
         score.projects = _q2(Decimal(100) * (total - n_late) / total)
         score.items.append(
             ScoreItem(
@@ -153,6 +161,7 @@ def _projects_part(
             )
         )
         if with_items:
+            late_qs = project_selectors.late_projects(plan.year, as_of)
             for project in late_qs.filter(lead_department_id=department_id)[:50]:
                 score.items.append(
                     ScoreItem(
@@ -165,16 +174,16 @@ def _projects_part(
     if not scheme.deduct_overdue_problem:
         return
     # A problem is the department it is assigned to's to solve, whoever leads the project.
-    for row in project_selectors.problem_counts_by_department(as_of):
-        score = scores.get(row["assigned_department"])
-        if score is None or not row["overdue"]:
+    for department_id, overdue in counts["problems_overdue"].items():
+        score = scores.get(department_id)
+        if score is None or not overdue:
             continue
-        points = _q2(scheme.deduct_overdue_problem * row["overdue"])
+        points = _q2(scheme.deduct_overdue_problem * overdue)
         score.deductions += points
         score.items.append(
             ScoreItem(
                 "deduction",
-                _("%(n)s project problems past their deadline") % {"n": row["overdue"]},
+                _("%(n)s project problems past their deadline") % {"n": overdue},
                 -points,
                 reverse("projects:problems"),
             )

@@ -128,20 +128,37 @@ def _red_list(plan: Plan, rows: list[StatusRow], as_of: dt.date) -> list[dict]:
 
 def _projects(plan: Plan, as_of: dt.date) -> dict | None:
     try:
-        from duban.projects import selectors as p
+        from duban.projects.freshness import cached
     except ImportError:
         return None
-    late = list(p.late_projects(plan.year, as_of).select_related("lead_department")[:10])
-    late_count = p.late_projects(plan.year, as_of).count()
+    # Cached under the pipeline's version: a full pass over the pipeline costs as much as
+    # the rest of the cockpit, and the pipeline changes a few times a day.
+    return cached("cockpit", plan.year, as_of, compute=lambda: _pipeline(plan.year, as_of))
+
+
+def _pipeline(year: int, as_of: dt.date) -> dict:
+    from duban.projects import selectors as p
+    from duban.projects.models import ProjectType
+
+    late_projects = p.late_projects(year, as_of)
+    late = [
+        {
+            "pk": project.pk,
+            "name": project.name,
+            "type_label": ProjectType(project.project_type).label,
+            "department": project.lead_department.name if project.lead_department else "",
+        }
+        for project in late_projects.select_related("lead_department")[:10]
+    ]
     # One pass over the year's reports serves the curve and the summary.
-    monthly = p.completed_by_month(plan.year, as_of)
+    monthly = p.completed_by_month(year, as_of)
     return {
-        "funnel": p.funnel(plan.year, as_of),
-        "curve": p.investment_curve(plan.year, as_of, monthly=monthly),
-        "new_start_rate": p.new_start_rate_by_q3(plan.year, as_of),
-        "investment": p.investment_summary(plan.year, as_of, monthly=monthly),
+        "funnel": p.funnel(year, as_of),
+        "curve": p.investment_curve(year, as_of, monthly=monthly),
+        "new_start_rate": p.new_start_rate_by_q3(year, as_of),
+        "investment": p.investment_summary(year, as_of, monthly=monthly),
         "late": late,
-        "late_count": late_count,
+        "late_count": late_projects.count(),
     }
 
 

@@ -6,3 +6,8 @@ class ProjectsConfig(AppConfig):
     name = "duban.projects"
     label = "projects"
     verbose_name = _("Projects")
+
+    def ready(self) -> None:
+        from duban.projects import freshness
+
+        freshness.connect()

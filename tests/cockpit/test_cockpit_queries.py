@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from duban.cases import rollup
 from duban.cases import services as cases
 from duban.plans import tracking
+from duban.projects import freshness
 from tests.conftest import make_user
 from tests.plans.factories import approved_report, make_commitment, make_plan
 from tests.projects.conftest import make_project, make_report
@@ -117,11 +118,19 @@ def test_cockpit_queries_do_not_grow_with_the_data(
     )
     client.force_login(leader)
 
-    def queries() -> int:
+    def count() -> int:
         with CaptureQueriesContext(connection) as ctx:
             response = client.get(f"/cockpit/?as_of={SEP}")
         assert response.status_code == 200
         return len(ctx.captured_queries)
+
+    def queries() -> tuple[int, int]:
+        """(computing the pipeline figures, reading them from the cache)."""
+        freshness.pipeline_changed()
+        cold = count()
+        warm = count()
+        assert warm < cold
+        return cold, warm
 
     _grow(2, **kwargs)
     queries()  # the first visit pins the date in the session and makes the default scheme
@@ -132,3 +141,31 @@ def test_cockpit_queries_do_not_grow_with_the_data(
     assert rollup.check() == []  # the roll-up kept pace with every case write
     assert queries() == small
     assert "公园游园7" in client.get("/cockpit/").content.decode()
+
+
+def test_cached_pipeline_figures_change_with_every_write(client, db, at_sep, leader, dept):
+    """The pipeline panel is cached under the pipeline's version: any save or delete of a
+    project, report or department shows at once."""
+    make_plan(2022)
+    client.force_login(leader)
+
+    def panel():
+        response = client.get(f"/cockpit/?as_of={SEP}")
+        assert response.status_code == 200
+        return response.context["projects"]
+
+    late = make_project(dept, "L-1", start_planned=dt.date(2022, 5, 1))
+    assert panel()["late_count"] == 1 and panel()["late"][0]["department"] == dept.name
+    make_project(dept, "L-2", start_planned=dt.date(2022, 6, 1))
+    assert panel()["late_count"] == 2
+    late.start_actual = dt.date(2022, 5, 3)
+    late.save()
+    assert panel()["late_count"] == 1
+    before = panel()["investment"].completed
+    make_report(late, dt.date(2022, 8, 31), 3_000_000, 3_000_000)
+    assert panel()["investment"].completed == before + 3_000_000
+    dept.name = "改名后的单位"
+    dept.save()
+    assert panel()["late"][0]["department"] == "改名后的单位"
+    late.delete()
+    assert panel()["investment"].completed == before
