@@ -72,24 +72,36 @@ def resolution_light(case: Case, now: dt.datetime | None = None) -> Light:
     )
 
 
-def overdue_q(now: dt.datetime | None = None) -> Q:
-    """Open, not suspended, and past the response or the resolution deadline."""
-    now = now or clock.now()
-    running = Q(status__in=[s for s in OPEN_STATUSES if s != Status.SUSPENDED])
-    return running & (
-        Q(responded_at__isnull=True, response_deadline__lte=now)
-        | Q(resolved_at__isnull=True, resolution_deadline__lte=now)
+# Open and the clock running: the states whose lights can turn yellow or red.
+RUNNING = tuple(s for s in OPEN_STATUSES if s != Status.SUSPENDED)
+
+
+def overdue_condition(now: dt.datetime) -> Q:
+    """Past the response or the resolution deadline, whatever the status (lists combine it
+    with one status at a time, so that each part reads the status index)."""
+    return Q(responded_at__isnull=True, response_deadline__lte=now) | Q(
+        resolved_at__isnull=True, resolution_deadline__lte=now
     )
 
 
-def yellow_q(now: dt.datetime | None = None) -> Q:
-    now = now or clock.now()
-    running = Q(status__in=[s for s in OPEN_STATUSES if s != Status.SUSPENDED])
+def yellow_condition(now: dt.datetime) -> Q:
+    """Past a yellow point and not overdue, whatever the status."""
     return (
-        running
-        & ~overdue_q(now)
+        ~Q(responded_at__isnull=True, response_deadline__lte=now)
+        & ~Q(resolved_at__isnull=True, resolution_deadline__lte=now)
         & (
             Q(responded_at__isnull=True, response_warn_at__lte=now)
             | Q(resolved_at__isnull=True, resolution_warn_at__lte=now)
         )
     )
+
+
+def overdue_q(now: dt.datetime | None = None) -> Q:
+    """Open, not suspended, and past the response or the resolution deadline."""
+    now = now or clock.now()
+    return Q(status__in=RUNNING) & overdue_condition(now)
+
+
+def yellow_q(now: dt.datetime | None = None) -> Q:
+    now = now or clock.now()
+    return Q(status__in=RUNNING) & yellow_condition(now)

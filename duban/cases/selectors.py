@@ -5,13 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from duban import clock
+from duban.accounts.models import Department
 from duban.cases import conf
-from duban.cases.lights import overdue_q, resolution_light, response_light, yellow_q
-from duban.cases.models import OPEN_STATUSES, Case, Status
+from duban.cases.lights import (
+    RUNNING,
+    overdue_condition,
+    resolution_light,
+    response_light,
+    yellow_condition,
+)
+from duban.cases.models import DONE_STATUSES, OPEN_STATUSES, Case, Status
 
 PAGE = 50
 
@@ -23,6 +31,14 @@ class Page:
     now: dt.datetime = field(default_factory=clock.now)
 
 
+def _with_lights(rows: list[Case], now: dt.datetime) -> list[Case]:
+    for case in rows:
+        case.response_light = response_light(case, now)
+        case.resolution_light = resolution_light(case, now)
+        case.proposed_duplicates = ()
+    return rows
+
+
 def keyset(queryset: QuerySet, *, before: int | None, limit: int = PAGE) -> Page:
     """Newest first by id; `before` is the last id of the previous page. Constant cost at
     any depth (the id index), unlike OFFSET."""
@@ -30,40 +46,108 @@ def keyset(queryset: QuerySet, *, before: int | None, limit: int = PAGE) -> Page
         queryset = queryset.filter(id__lt=before)
     rows = list(queryset.order_by("-id")[: limit + 1])
     next_before = rows[limit - 1].id if len(rows) > limit else None
-    rows = rows[:limit]
     now = clock.now()
-    for case in rows:
-        case.response_light = response_light(case, now)
-        case.resolution_light = resolution_light(case, now)
-    return Page(rows, next_before, now)
+    return Page(_with_lights(rows[:limit], now), next_before, now)
+
+
+def first_ids(parts: list[QuerySet], *, limit: int, newest: bool = True) -> list[int]:
+    """The ids of the first `limit` cases, by id, of the union of `parts`, in one query.
+
+    Each part is read along its own index and cut at `limit` before they are merged:
+    a part filters one status (and one department), so the indexes (status, id) and
+    (department, status, id) give its rows already in id order. One ``status IN (...)``
+    (or an OR) would instead make the database collect every matching row and sort them,
+    or walk the whole table by id: the cost would grow with the number of cases."""
+    order = "-id" if newest else "id"
+    parts = [part.order_by(order).values_list("id", flat=True)[:limit] for part in parts]
+    if len(parts) == 1:
+        return list(parts[0])
+    selects, params = [], []
+    for n, part in enumerate(parts):
+        sql, part_params = part.query.sql_with_params()
+        selects.append(f"SELECT id FROM ({sql}) part{n}")
+        params.extend(part_params)
+    direction = "DESC" if newest else "ASC"
+    sql = f"{' UNION ALL '.join(selects)} ORDER BY id {direction} LIMIT {int(limit)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _rows(ids: list[int], *, newest: bool = True) -> list[Case]:
+    return list(_list(Case.objects.filter(id__in=ids)).order_by("-id" if newest else "id"))
+
+
+def keyset_parts(parts: list[QuerySet], *, before: int | None, limit: int = PAGE) -> Page:
+    """`keyset` over the union of `parts` (see `first_ids`): two queries at any depth and
+    any number of cases."""
+    if before is not None:
+        parts = [part.filter(id__lt=before) for part in parts]
+    ids = first_ids(parts, limit=limit + 1)
+    next_before = ids[limit - 1] if len(ids) > limit else None
+    now = clock.now()
+    return Page(_with_lights(_rows(ids[:limit]), now), next_before, now)
 
 
 def _list(queryset):
     return queryset.select_related("category", "department", "category__default_department")
 
 
+NEW_STATUSES = (Status.RECEIVED, Status.REGISTERED)
+# Only cases in these states can carry a request (return, extension, suspension).
+REQUEST_STATUSES = (Status.DISPATCHED, Status.ACCEPTED, Status.RESPONDED)
+
+
 def desk_new(*, before: int | None = None) -> Page:
-    return keyset(
-        _list(Case.objects.filter(status__in=[Status.RECEIVED, Status.REGISTERED])), before=before
-    )
+    return keyset_parts([Case.objects.filter(status=s) for s in NEW_STATUSES], before=before)
 
 
 def desk_pending() -> list[Case]:
-    # Only cases in these states can carry a request: the status index narrows the scan.
-    waiting = Case.objects.filter(
-        status__in=[Status.DISPATCHED, Status.ACCEPTED, Status.RESPONDED]
-    ).exclude(pending="")
-    return list(_list(waiting).order_by("id")[:PAGE])
+    """Requests waiting for the centre, oldest first."""
+    parts = [Case.objects.filter(status=s).exclude(pending="") for s in REQUEST_STATUSES]
+    return _rows(first_ids(parts, limit=PAGE, newest=False), newest=False)
+
+
+def _literal_statuses(statuses) -> str:
+    # Code constants (lower-case words), never user input: inlined, so that the database
+    # can match a partial index whose condition names these statuses.
+    assert all(str(s).isidentifier() for s in statuses)
+    return ", ".join(f"'{s}'" for s in statuses)
 
 
 def overdue_by_department() -> list[dict]:
+    """Overdue cases per department (none: not dispatched yet), most first, in one query.
+
+    It counts one status at a time along the status index (a GROUP BY over all the cases
+    would let the database walk the whole table in department order). Each part also
+    names the running statuses as literals: with the proposed partial index on the
+    deadlines of running cases (docs/cases.md), the count reads that index alone."""
     now = clock.now()
-    return list(
-        Case.objects.filter(overdue_q(now))
-        .values("department__id", "department__name", "department__code")
-        .annotate(n=Count("id"))
-        .order_by("-n", "department__name")
+    running = _literal_statuses(RUNNING)
+    selects, params = [], []
+    for status in RUNNING:
+        part = Case.objects.filter(overdue_condition(now)).order_by().values_list("department_id")
+        sql, part_params = part.query.sql_with_params()
+        selects.append(
+            f"{sql} AND status IN ({running}) AND status = {_literal_statuses([status])}"
+        )
+        params.extend(part_params)
+    department = connection.ops.quote_name(Department._meta.db_table)
+    sql = (
+        f"SELECT overdue.department_id, d.name, d.code, COUNT(*) "
+        f"FROM ({' UNION ALL '.join(selects)}) overdue "
+        f"LEFT OUTER JOIN {department} d ON d.id = overdue.department_id "
+        f"GROUP BY overdue.department_id, d.name, d.code"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = [
+        {"department__id": pk, "department__name": name, "department__code": code, "n": n}
+        for pk, name, code, n in rows
+    ]
+    result.sort(key=lambda row: (-row["n"], row["department__name"] or "\uffff"))
+    return result
 
 
 QUEUE_SCOPES = ("open", "overdue", "yellow", "done", "all")
@@ -73,15 +157,18 @@ def queue(*, department_id: int | None, scope: str = "open", before: int | None 
     cases = Case.objects.all()
     if department_id is not None:
         cases = cases.filter(department_id=department_id)
+    now = clock.now()
     if scope == "open":
-        cases = cases.filter(status__in=OPEN_STATUSES)
+        parts = [cases.filter(status=s) for s in OPEN_STATUSES]
     elif scope == "overdue":
-        cases = cases.filter(overdue_q())
+        parts = [cases.filter(overdue_condition(now), status=s) for s in RUNNING]
     elif scope == "yellow":
-        cases = cases.filter(yellow_q())
+        parts = [cases.filter(yellow_condition(now), status=s) for s in RUNNING]
     elif scope == "done":
-        cases = cases.filter(status__in=[Status.RESOLVED, Status.VERIFIED, Status.CLOSED])
-    return keyset(_list(cases), before=before)
+        parts = [cases.filter(status=s) for s in DONE_STATUSES]
+    else:
+        parts = [cases]
+    return keyset_parts(parts, before=before)
 
 
 # -- KPIs ---------------------------------------------------------------------------------
@@ -189,35 +276,70 @@ def possible_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
     """Cases of the same category at the same address, or within conf.DUPLICATE_RADIUS_M,
     received within conf.DUPLICATE_DAYS before this one (earlier cases only: the later one
     is the duplicate)."""
-    since = case.received_at - dt.timedelta(days=conf.DUPLICATE_DAYS)
-    nearby = Q()
-    if case.address:
-        nearby |= Q(address=case.address)
-    if case.lat is not None and case.long is not None:
-        # A box first (indexable), then the exact distance in Python.
-        from decimal import Decimal
+    return duplicates_of([case], limit=limit)[case.pk]
 
-        degrees = Decimal(conf.DUPLICATE_RADIUS_M) / Decimal(111_000)
-        nearby |= Q(
-            lat__range=(case.lat - degrees, case.lat + degrees),
-            long__range=(case.long - degrees * 2, case.long + degrees * 2),
-        )
-    if not nearby:
-        return []
-    candidates = (
-        Case.objects.filter(nearby, category_id=case.category_id, received_at__gte=since)
-        .filter(received_at__lte=case.received_at, id__lt=case.pk)
-        .exclude(status=Status.VOID)
-        .order_by("-id")[:50]
+
+def duplicates_of(cases: list[Case], *, limit: int = 5) -> dict[int, list[Case]]:
+    """`possible_duplicates` of several cases (a page of the desk) in two queries.
+
+    Per category of the cases, one window of receipt covers them all, and two questions
+    are asked of it: the same addresses (index cases_address: address, category,
+    received_at, no table row read) and the boxes around their coordinates (index on
+    category and received_at; with the proposed lat and long in it, the boxes are checked
+    in the index too). The window of each case and the exact distance are then checked in
+    Python on the few candidates."""
+    from decimal import Decimal
+
+    degrees = Decimal(conf.DUPLICATE_RADIUS_M) / Decimal(111_000)
+    days = dt.timedelta(days=conf.DUPLICATE_DAYS)
+    groups: dict[int, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.category_id, []).append(case)
+    parts = []
+    for category_id, group in groups.items():
+        window = Case.objects.filter(
+            category_id=category_id,
+            received_at__gte=min(c.received_at for c in group) - days,
+            received_at__lte=max(c.received_at for c in group),
+            id__lt=max(c.pk for c in group),
+        ).order_by()
+        addresses = sorted({c.address for c in group if c.address})
+        if addresses:
+            parts.append(window.filter(address__in=addresses))
+        boxes = Q()
+        for c in group:
+            if c.lat is not None and c.long is not None:
+                # A box first (indexable), then the exact distance in Python.
+                boxes |= Q(
+                    lat__range=(c.lat - degrees, c.lat + degrees),
+                    long__range=(c.long - degrees * 2, c.long + degrees * 2),
+                )
+        if boxes:
+            parts.append(window.filter(boxes))
+    found: dict[int, list[Case]] = {case.pk: [] for case in cases}
+    if not parts:
+        return found
+    ids = parts[0].values_list("id", flat=True)
+    if len(parts) > 1:
+        ids = ids.union(*(part.values_list("id", flat=True) for part in parts[1:]), all=True)
+    candidates = list(
+        Case.objects.filter(id__in=list(ids)).exclude(status=Status.VOID).order_by("-id")
     )
-    found = []
-    for other in candidates:
-        if other.address and other.address == case.address:
-            found.append(other)
-        elif None not in (other.lat, other.long, case.lat, case.long):
-            if _metres(case, other) <= conf.DUPLICATE_RADIUS_M:
-                found.append(other)
-    return found[:limit]
+    for case in cases:
+        since = case.received_at - days
+        for other in candidates:
+            if len(found[case.pk]) >= limit:
+                break
+            if other.pk >= case.pk or not since <= other.received_at <= case.received_at:
+                continue
+            if other.category_id != case.category_id:
+                continue
+            if other.address and other.address == case.address:
+                found[case.pk].append(other)
+            elif None not in (other.lat, other.long, case.lat, case.long):
+                if _metres(case, other) <= conf.DUPLICATE_RADIUS_M:
+                    found[case.pk].append(other)
+    return found
 
 
 def _metres(a: Case, b: Case) -> float:

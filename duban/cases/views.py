@@ -180,8 +180,10 @@ def desk(request):
         page = selectors.desk_new(before=_before(request))
     except ValidationError as exc:
         return _bad(request, exc)
-    for case in page.rows:  # proposed duplicates, for the centre to merge (void as duplicate)
-        case.proposed_duplicates = selectors.possible_duplicates(case, limit=1)
+    # Proposed duplicates, for the centre to merge (void as duplicate).
+    duplicates = selectors.duplicates_of(page.rows, limit=1)
+    for case in page.rows:
+        case.proposed_duplicates = duplicates[case.pk]
     return render(
         request,
         "cases/desk.html",
