@@ -18,7 +18,7 @@ from ninja.security import APIKeyHeader
 from duban.accounts.models import ApiClient
 from duban.accounts.tokens import api_client_for_key
 from duban.cases import services
-from duban.cases.models import OPEN_STATUSES, Case, Category, Channel, parse_ticket
+from duban.cases.models import OPEN_STATUSES, Case, Channel, parse_ticket
 
 router = Router(tags=["cases"])
 API_CHANNELS = ("api", "inspection", "camera", "drone", "hotline")
@@ -81,7 +81,7 @@ def case_file(request, payload: CaseIn):
     client: ApiClient = request.auth
     if payload.channel not in API_CHANNELS:
         raise HttpError(400, f"channel must be one of {', '.join(API_CHANNELS)}")
-    category = Category.objects.filter(code=services.clean_text(payload.service_code)).first()
+    category = services.category_for_code(services.clean_text(payload.service_code))
     if category is None:
         raise HttpError(404, f"service_code {payload.service_code} not found")
     try:

@@ -204,8 +204,8 @@ def service_list(request, *, fmt):
 
 def _category(code: str) -> Category:
     code = services.clean_text(code)
-    category = Category.objects.filter(code=code, is_active=True).first()
-    if category is None:
+    category = services.category_for_code(code)
+    if category is None or not category.is_active:
         raise Open311Error(404, f"service_code {code[:60]} not found")
     return category
 

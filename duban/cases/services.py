@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import re
@@ -11,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from duban import clock
@@ -173,6 +174,68 @@ def _coordinate(value, name: str, limit: int) -> Decimal | None:
     return number.quantize(Decimal("0.000001"))
 
 
+# -- tables kept in memory --------------------------------------------------------------
+# The working-day calendar and the service catalogue are read on every intake and change
+# rarely. Each worker keeps a copy, valid while the group's stamp in the database (changed
+# by triggers on every write of its tables, migration 0004) is the one read with it: one
+# small query instead of reading the tables. Contents are read after the stamp, so they are
+# never older than the stamp they are kept under.
+_memo: dict[str, tuple[int, object]] = {}
+
+
+def _stamp(name: str) -> int | None:
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return None  # no triggers there: read the tables every time
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM cases_stamp WHERE name = %s", [name])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _memo_for(name: str, fresh):
+    """This process's copy of a group of tables, made again by `fresh()` when the stamp
+    changed; None when there is no stamp to trust."""
+    stamp = _stamp(name)
+    if stamp is None:
+        return None
+    kept = _memo.get(name)
+    if kept is None or kept[0] != stamp:
+        kept = (stamp, fresh())
+        _memo[name] = kept
+    return kept[1]
+
+
+def _calendar() -> WorkCalendar:
+    """A WorkCalendar sharing this process's copy of the calendar tables."""
+    calendar = WorkCalendar()
+    shared = _memo_for(
+        "calendar", lambda: (set(WorkdayCalendar.objects.values_list("year", flat=True)), {})
+    )
+    if shared is not None:
+        # The years covered, and the special days of each year read so far (a year is read
+        # into the shared dict on first use, for every request after).
+        calendar._years, calendar._days = shared
+    return calendar
+
+
+def category_for_code(code: str) -> Category | None:
+    """The service with this code, active or not, with its attributes (prefetched), from
+    this process's copy of the catalogue. A copy of the instance: callers may change it."""
+
+    def load():
+        return Category.objects.prefetch_related("attributes").filter(code=code).first()
+
+    kept = _memo_for("catalogue", dict)
+    if kept is None:
+        return load()
+    if code not in kept:
+        category = load()
+        if category is None:
+            return None
+        kept[code] = category
+    return copy.copy(kept[code])
+
+
 def _start_clock(case: Case, start: dt.datetime, calendar: WorkCalendar) -> None:
     category = case.category
     case.clock_started_at = start
@@ -220,6 +283,21 @@ def _store_photos(case, checked, *, stage, at):
             save=False,
         )
         photo.save()
+
+
+def _earlier_submission(api_client, external_id: str) -> Case | None:
+    """The case this client already filed under this external id (almost always none).
+    The id is looked up in plain SQL on the partial unique index, whose condition is
+    repeated so that SQLite uses the index (it cannot infer the condition from the
+    equality) instead of scanning every case of the client."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Case._meta.db_table} WHERE api_client_id = %s "
+            "AND external_id = %s AND external_id <> '' LIMIT 1",
+            [api_client.pk, external_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else Case.objects.get(pk=row[0])
 
 
 def case_create(
@@ -293,7 +371,7 @@ def case_create(
     clean_attributes = attributes_clean(category, attributes or {})
     checked_photos = photos_check(photos)
     if api_client is not None and external_id:
-        existing = Case.objects.filter(api_client=api_client, external_id=external_id).first()
+        existing = _earlier_submission(api_client, external_id)
         if existing is not None:
             return Intake(existing, created=False)
     now = clock.now()
@@ -323,7 +401,7 @@ def case_create(
     if open311_token:
         case.open311_token = secrets.token_urlsafe(18)
     if category.clock_start == ClockStart.RECEIPT:
-        _start_clock(case, now, WorkCalendar())
+        _start_clock(case, now, _calendar())
     if register:
         case.status = Status.REGISTERED
         case.registered_at = now
@@ -343,7 +421,7 @@ def case_create(
             )
     except IntegrityError:
         if api_client is not None and external_id:
-            existing = Case.objects.filter(api_client=api_client, external_id=external_id).first()
+            existing = _earlier_submission(api_client, external_id)
             if existing is not None:
                 return Intake(existing, created=False)
         raise
@@ -453,7 +531,7 @@ def case_register(*, case: Case, actor, category: Category | None = None, note: 
                 raise ValidationError(_("This service is not offered any more."))
             case.category = category
             if category.clock_start == ClockStart.RECEIPT:
-                _start_clock(case, case.received_at, WorkCalendar())
+                _start_clock(case, case.received_at, _calendar())
             else:
                 case.clock_started_at = case.response_deadline = case.resolution_deadline = None
                 case.response_warn_at = case.resolution_warn_at = None
@@ -481,7 +559,7 @@ def case_dispatch(*, case: Case, actor, department=None, note: str = "") -> Case
         before = _audit_snapshot(case)
         department = department or case.category.default_department
         if case.category.clock_start == ClockStart.DISPATCH:
-            _start_clock(case, now, WorkCalendar())
+            _start_clock(case, now, _calendar())
         case.department = department
         case.status = Status.DISPATCHED
         case.dispatched_at = now
@@ -650,7 +728,7 @@ def case_decide(*, case: Case, actor, approve: bool, note: str = "") -> Case:
                 case.clock_started_at = case.response_deadline = case.resolution_deadline = None
                 case.response_warn_at = case.resolution_warn_at = None
         elif kind == Pending.EXTENSION:
-            calendar = WorkCalendar()
+            calendar = _calendar()
             unit = case.category.resolution_unit
             case.resolution_deadline = calendar.deadline(case.resolution_deadline, amount, unit)
             case.resolution_warn_at = calendar.warn_at(
@@ -674,7 +752,7 @@ def case_resume(*, case: Case, actor, note: str = "") -> Case:
         _check(case, (Status.SUSPENDED,), _("resume"))
         before = _audit_snapshot(case)
         now = clock.now()
-        calendar = WorkCalendar()
+        calendar = _calendar()
         category = case.category
         if case.response_deadline and case.responded_at is None:
             paused = calendar.elapsed(case.suspended_at, now, category.response_unit)
@@ -774,7 +852,7 @@ def case_feedback(
         )
         before = _audit_snapshot(case)
         category = case.category
-        calendar = WorkCalendar()
+        calendar = _calendar()
         case.status = Status.DISPATCHED
         case.reopen_count += 1
         case.resolved_at = case.verified_at = case.closed_at = None
