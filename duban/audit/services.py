@@ -8,7 +8,7 @@ import decimal
 import uuid
 from collections.abc import Iterable
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from duban import clock
 from duban.audit.models import GENESIS, AuditEntry, AuditHead
@@ -45,6 +45,23 @@ def snapshot(instance: models.Model, *, exclude: Iterable[str] = ("password",)) 
     return data
 
 
+_HEAD = AuditHead._meta.db_table
+
+
+def _lock_head() -> tuple[int, str]:
+    """Lock the chain's head row (held to the end of the transaction) and read it. Plain
+    SQL: this runs in every audited write, and the lock should be held as briefly as the
+    rest of the transaction allows (callers append last)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, hash FROM {_HEAD} WHERE id = 1{lock}", [])
+        row = cursor.fetchone()
+    if row is None:  # the very first entry
+        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+        return head.seq, head.hash
+    return row[0], row[1]
+
+
 def audit_record(
     *,
     actor,
@@ -65,24 +82,63 @@ def audit_record(
     actor_id = getattr(actor, "pk", None)
     actor_label = getattr(actor, "get_username", None)
     actor_label = actor_label() if callable(actor_label) else (str(actor) if actor else "system")
-    with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    before = _json_safe(before) if before is not None else None
+    after = _json_safe(after) if after is not None else None
+    # No savepoint: a failed append fails the caller's transaction, change and all.
+    with transaction.atomic(savepoint=False):
+        seq, prev_hash = _lock_head()
         entry = AuditEntry(
-            seq=head.seq + 1,
+            seq=seq + 1,
             at=clock.wall_now().replace(microsecond=0),
             actor_id=actor_id,
             actor=actor_label,
             action=action,
             entity=entity,
             entity_id=str(entity_id if entity_id is not None else ""),
-            before=_json_safe(before) if before is not None else None,
-            after=_json_safe(after) if after is not None else None,
-            prev_hash=head.hash,
+            before=before,
+            after=after,
+            prev_hash=prev_hash,
         )
         entry.hash = entry.content_hash()
-        entry.save()
-        AuditHead.objects.filter(id=1).update(seq=entry.seq, hash=entry.hash)
+        _append(entry)
     return entry
+
+
+def _append(entry: AuditEntry) -> None:
+    """INSERT the entry and move the head to it: plain SQL prepared once per process (this
+    runs in every audited write), in one round trip where the driver allows several
+    statements (PostgreSQL's client-side binding), under the head's lock."""
+    global _append_sql
+    if _append_sql is None or _append_sql[0] != connection.vendor:
+        fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+        quote = connection.ops.quote_name
+        insert = (
+            f"INSERT INTO {quote(AuditEntry._meta.db_table)} "
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        if connection.features.can_return_columns_from_insert:
+            insert += f" RETURNING {quote(AuditEntry._meta.pk.column)}"
+        _append_sql = (connection.vendor, fields, insert)
+    _vendor, fields, insert = _append_sql
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    move = f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not _server_side_binding():
+            cursor.execute(f"{insert}; {move}", [*values, entry.seq, entry.hash])
+            entry.pk = cursor.fetchone()[0]  # the first statement's result
+        else:
+            cursor.execute(insert, values)
+            entry.pk = cursor.fetchone()[0] if " RETURNING " in insert else cursor.lastrowid
+            cursor.execute(move, [entry.seq, entry.hash])
+        entry._state.adding = False
+
+
+_append_sql: tuple | None = None
+
+
+def _server_side_binding() -> bool:
+    return bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
 
 
 @dataclasses.dataclass

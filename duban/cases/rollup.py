@@ -115,16 +115,30 @@ def apply(before: Contribution | None, after: Contribution | None) -> None:
     changes = [(key, delta) for key, delta in changes if delta]
     if not changes:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         for key, delta in changes:
             _add(key, delta)
 
 
 def _add(key: Key, delta: dict[str, int]) -> None:
-    rows = CaseDayStat.objects.filter(**_filter(key))
-    increments = {name: F(name) + n for name, n in delta.items()}
-    if rows.update(**increments):
-        return
+    # Plain SQL for the update: it runs in every write of a case, and the ORM's compilation
+    # of F() increments costs more than the statement.
+    ops = connection.ops
+    names = list(delta)
+    day, category, department, channel = key
+    sql = (
+        f"UPDATE {ops.quote_name(CaseDayStat._meta.db_table)} SET "
+        + ", ".join(f"{ops.quote_name(n)} = {ops.quote_name(n)} + %s" for n in names)
+        + " WHERE day = %s AND category_id = %s AND channel = %s AND department_id "
+        + ("IS NULL" if department is None else "= %s")
+    )
+    params = [delta[n] for n in names] + [ops.adapt_datefield_value(day), category, channel]
+    if department is not None:
+        params.append(department)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount:
+            return
     try:
         with transaction.atomic():  # a savepoint: a concurrent insert of the key fails alone
             CaseDayStat.objects.create(**_filter(key), **delta)
@@ -133,8 +147,10 @@ def _add(key: Key, delta: dict[str, int]) -> None:
         pass
     # Another transaction inserted the row between our update and our insert (PostgreSQL
     # made us wait for its commit): it is there now.
-    if not rows.update(**increments):
-        raise RuntimeError(f"case roll-up row {key} neither updatable nor insertable")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if not cursor.rowcount:
+            raise RuntimeError(f"case roll-up row {key} neither updatable nor insertable")
 
 
 # -- rebuilding -------------------------------------------------------------------------
