@@ -125,6 +125,23 @@ def client(args) -> list[tuple[float, float, str, str, int]]:
     return results
 
 
+def workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn workers of `master`."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -189,10 +206,12 @@ def main() -> int:
         warmup = client((999, port, time.time() + 1, args.endpoint))
         started = time.time()
         deadline = started + args.seconds
+        cpu_before = workers_cpu(server.pid)
         with mp.Pool(args.clients) as pool:
             parts = pool.map(
                 client, [(i, port, deadline, args.endpoint) for i in range(args.clients)]
             )
+        cpu_used = workers_cpu(server.pid) - cpu_before
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -219,6 +238,11 @@ def main() -> int:
         f"{args.endpoint}: {len(ok) / args.seconds:.0f} cases/s, "
         f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
         f"{len(failed)} failed"
+    )
+    handled = len([r for r in results if r[4] in (200, 201)])
+    print(
+        f"workers' CPU {cpu_used:.1f} s: {1000 * cpu_used / max(handled, 1):.2f} ms per case; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
         f"acknowledged {len(acked)}, stored {verdict['stored']}, missing {verdict['missing']}, "
