@@ -298,7 +298,7 @@ class ProgressReport(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["commitment", "status", "period_end"]),
+            models.Index(fields=["commitment", "status", "period_end", "version"]),
             models.Index(fields=["department", "status"]),
         ]
 
