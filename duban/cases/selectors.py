@@ -322,17 +322,15 @@ def duplicates_of(cases: list[Case], *, limit: int = 5) -> dict[int, list[Case]]
     ids = parts[0].values_list("id", flat=True)
     if len(parts) > 1:
         ids = ids.union(*(part.values_list("id", flat=True) for part in parts[1:]), all=True)
-    candidates = list(
-        Case.objects.filter(id__in=list(ids)).exclude(status=Status.VOID).order_by("-id")
-    )
+    candidates: dict[int, list[Case]] = {}
+    for other in Case.objects.filter(id__in=list(ids)).exclude(status=Status.VOID).order_by("-id"):
+        candidates.setdefault(other.category_id, []).append(other)
     for case in cases:
         since = case.received_at - days
-        for other in candidates:
+        for other in candidates.get(case.category_id, ()):
             if len(found[case.pk]) >= limit:
                 break
             if other.pk >= case.pk or not since <= other.received_at <= case.received_at:
-                continue
-            if other.category_id != case.category_id:
                 continue
             if other.address and other.address == case.address:
                 found[case.pk].append(other)

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -182,8 +183,18 @@ def desk(request):
         return _bad(request, exc)
     # Proposed duplicates, for the centre to merge (void as duplicate).
     duplicates = selectors.duplicates_of(page.rows, limit=1)
+    departments = list(Department.objects.all())
+    options = {}  # the dispatch choices, rendered once per suggested department
     for case in page.rows:
         case.proposed_duplicates = duplicates[case.pk]
+        suggested = case.category.default_department_id
+        if suggested not in options:
+            options[suggested] = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((d.pk, " selected" if d.pk == suggested else "", d.name) for d in departments),
+            )
+        case.dispatch_options = options[suggested]
     return render(
         request,
         "cases/desk.html",
@@ -191,7 +202,6 @@ def desk(request):
             "page": page,
             "pending": selectors.desk_pending(),
             "overdue": selectors.overdue_by_department(),
-            "departments": Department.objects.all(),
             "can_act": request.user.is_planner,
         },
     )
