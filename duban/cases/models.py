@@ -360,6 +360,8 @@ EVENT_LABELS = {
     "refuse_suspension": _("Suspension refused"),
     "resume": _("Resumed"),
     "void": _("Void"),
+    "merge": _("Handled together with an earlier report of the same problem"),
+    "merged": _("A later report of the same problem joined this case"),
     "notice": _("Supervision notice"),
     "feedback": _("Citizen feedback"),
     "reopen": _("Reopened"),

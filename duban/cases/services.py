@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from duban.cases.models import (
 )
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
 from duban.core.uploads import IMAGES, upload_check
+
+logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------------------
 # Cases
@@ -507,6 +510,8 @@ def _save(
     for earlier in deferred:
         audit_record(**earlier)
     audit_record(**entry)
+    if case.status != before["status"]:
+        _tell_followers(case)
     return case
 
 
@@ -777,22 +782,127 @@ def case_resume(*, case: Case, actor, note: str = "") -> Case:
 
 
 def case_void(*, case: Case, actor, reason: str, duplicate_of: Case | None = None) -> Case:
-    """作废: invalid, or a duplicate of another case (then linked to it)."""
+    """作废: invalid, or a duplicate of another case. A duplicate is linked to the case that
+    goes on (the end of the chain, when that one was merged too): its citizen's tracking page
+    shows that case's status from then on, both timelines get a public step, and citizens
+    who left an e-mail address hear of it (`_tell_followers`)."""
     _require_centre(actor)
     reason = _reason(reason, _("voiding"))
     with transaction.atomic():
         case = _locked(case)
         _check(case, OPEN_STATUSES, _("void"))
-        if duplicate_of is not None:
-            if duplicate_of.pk == case.pk:
-                raise ValidationError(_("A case cannot duplicate itself."))
-            case.duplicate_of = duplicate_of
         before = _audit_snapshot(case)
+        original = None
+        if duplicate_of is not None:
+            original = _surviving(duplicate_of)
+            if original.pk == case.pk:
+                raise ValidationError(_("A case cannot duplicate itself."))
+            if original.status == Status.VOID:
+                raise ValidationError(
+                    _("Case %(ticket)s is void; merge into a case that is being handled.")
+                    % {"ticket": original.ticket}
+                )
+            case.duplicate_of = original
+        now = clock.now()
         case.status = Status.VOID
         case.pending = ""
-        case.closed_at = clock.now()
+        case.closed_at = now
         case.status_notes = reason
-        return _save(case, kind="void", actor=actor, before=before, note=reason, at=case.closed_at)
+        if original is None:
+            return _save(case, kind="void", actor=actor, before=before, note=reason, at=now)
+        # Reports merged into this one before follow the surviving case too.
+        relinked = list(Case.objects.filter(duplicate_of=case).select_for_update())
+        relinks = []  # audited after the roll-up rows are locked (`_save`'s lock order)
+        for follower in relinked:
+            Case.objects.filter(pk=follower.pk).update(duplicate_of=original)
+            relinks.append(
+                {
+                    "actor": actor,
+                    "action": "case.relink",
+                    "instance": follower,
+                    "before": {"duplicate_of_id": case.pk},
+                    "after": {"duplicate_of_id": original.pk},
+                }
+            )
+        # The surviving case's timeline says a later report joined it (its ticket only:
+        # nothing of the other citizen).
+        _event(original, kind="merged", actor=actor, at=now, note=case.ticket)
+        _save(
+            case,
+            kind="merge",
+            actor=actor,
+            before=before,
+            note=original.ticket,
+            at=now,
+            deferred=relinks,
+        )
+        _tell_followers(original, only=[case, *relinked])
+        return case
+
+
+def _surviving(case: Case) -> Case:
+    """The case a duplicate was merged into, followed to the end of the chain."""
+    seen = set()
+    case = Case.objects.get(pk=case.pk)
+    while case.duplicate_of_id is not None and case.pk not in seen:
+        seen.add(case.pk)
+        case = Case.objects.get(pk=case.duplicate_of_id)
+    return case
+
+
+def _tell_followers(original: Case, *, only: list[Case] | None = None) -> None:
+    """E-mail the citizens whose reports were merged into `original` (those who left an
+    address; `only`: just those) its public status, once the transaction commits. One
+    message per citizen, naming their own ticket and the public facts of `original`
+    (ticket, status, public note, department): never the other citizen's data."""
+    followers = only if only is not None else Case.objects.filter(duplicate_of=original)
+    recipients = [
+        (follower.ticket, follower.reporter_email)
+        for follower in followers
+        if follower.reporter_email
+    ]
+    if not recipients:
+        return
+    facts = {
+        "ticket": original.ticket,
+        "status": original.status,
+        "notes": original.status_notes,
+        "department": original.department.name if original.department_id else "",
+    }
+    transaction.on_commit(lambda: _send_follower_mail(recipients, facts))
+
+
+def _send_follower_mail(recipients: list[tuple[str, str]], facts: dict) -> None:
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        status = Status(facts["status"]).label
+        for ticket, address in recipients:
+            lines = [
+                _(
+                    "Your report %(own)s is handled together with case %(ticket)s, "
+                    "an earlier report of the same problem."
+                )
+                % {"own": ticket, "ticket": facts["ticket"]},
+                _("Status of case %(ticket)s: %(status)s.")
+                % {"ticket": facts["ticket"], "status": status},
+            ]
+            if facts["department"]:
+                lines.append(_("Handled by: %(name)s.") % {"name": facts["department"]})
+            if facts["notes"]:
+                lines.append(_("Answer: %(notes)s") % {"notes": facts["notes"]})
+            lines.append(_("Your tracking link shows the same status."))
+            try:
+                send_mail(
+                    _("Case %(ticket)s: %(status)s") % {"ticket": ticket, "status": status},
+                    "\n\n".join(lines),
+                    None,
+                    [address],
+                )
+            except Exception:  # the change is committed; a mail server down must not undo it
+                logger.exception("follower e-mail for %s failed", ticket)
 
 
 def case_notice(*, case: Case, actor, note: str) -> Case:

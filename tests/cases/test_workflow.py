@@ -298,3 +298,88 @@ def test_api_retry_with_the_same_external_id_is_stored_once(friday, make_case, p
     again = make_case(api_client=client, external_id="X-1", channel="inspection")
     assert first.created and not again.created and first.case.pk == again.case.pk
     assert Case.objects.count() == 1
+
+
+def test_merging_informs_the_citizen_of_each_case(
+    client, friday, make_case, planner, owner, mailoutbox, django_capture_on_commit_callbacks
+):
+    from duban.cases import rollup
+
+    first = make_case(
+        reporter_name="李四", reporter_phone="13800000000", reporter_email="lisi@example.com"
+    )
+    second = make_case(description="烧烤店噪音又来了", reporter_email="zsf@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_void(
+            case=second.case, actor=planner, reason="重复件", duplicate_of=first.case
+        )
+    merged = Case.objects.get(pk=second.case.pk)
+    assert merged.status == Status.VOID and merged.duplicate_of_id == first.case.pk
+    # Both timelines show a public step; each page shows nothing of the other citizen.
+    assert merged.events.filter(kind="merge", public=True, note=first.case.ticket).exists()
+    assert first.case.events.filter(kind="merged", public=True, note=merged.ticket).exists()
+    page = client.get(f"/cases/t/{second.tracking_token}/").content.decode()
+    assert first.case.ticket in page and "Received" in page
+    assert "Handled together with an earlier report of the same problem" in page
+    page_first = client.get(f"/cases/t/{first.tracking_token}/").content.decode()
+    assert "A later report of the same problem joined this case" in page_first
+    for secret in ("李四", "13800000000", "lisi@example.com"):
+        assert secret not in page
+    assert "烧烤店噪音又来了" not in page_first and "zsf@example.com" not in page_first
+    # The merged citizen gets one e-mail, about their own ticket and the surviving case.
+    (mail,) = mailoutbox
+    assert mail.to == ["zsf@example.com"]
+    text = mail.subject + mail.body
+    assert merged.ticket in text and first.case.ticket in text and "Received" in text
+    for secret in ("李四", "13800000000", "lisi@example.com", "楼下烧烤店深夜噪音"):
+        assert secret not in text
+    # Each public change of the surviving case reaches the merged citizen (page and mail).
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.case_dispatch(case=first.case, actor=planner)
+    assert "Dispatched" in client.get(f"/cases/t/{second.tracking_token}/").content.decode()
+    assert len(mailoutbox) == 2 and "Dispatched" in mailoutbox[-1].subject
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.case_accept(case=case, actor=owner)
+        services.case_notice(case=case, actor=planner, note="抓紧")  # internal: no mail
+        case = services.case_respond(case=case, actor=owner, note="已联系")
+        case = services.case_resolve(case=case, actor=owner, result="已劝离烧烤店")
+    assert [m.to for m in mailoutbox[2:]] == [["zsf@example.com"]] * 3
+    assert "已劝离烧烤店" in mailoutbox[-1].body  # the public answer
+    page = client.get(f"/cases/t/{second.tracking_token}/").content.decode()
+    assert "Resolved" in page and "已劝离烧烤店" in page
+    assert rollup.check() == []
+    assert audit_verify().ok
+
+
+def test_merging_follows_the_chain_and_refuses_a_void_case(
+    friday, make_case, planner, mailoutbox, django_capture_on_commit_callbacks
+):
+    a, b, c = (make_case(reporter_email=f"{n}@example.com").case for n in "abc")
+    services.case_void(case=a, actor=planner, reason="重复", duplicate_of=b)
+    # b is merged into c: a follows c now, and is told so.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_void(case=b, actor=planner, reason="重复", duplicate_of=c)
+    assert Case.objects.get(pk=a.pk).duplicate_of_id == c.pk
+    assert sorted(m.to[0] for m in mailoutbox) == ["a@example.com", "b@example.com"]
+    d = make_case().case
+    services.case_void(case=d, actor=planner, reason="重复", duplicate_of=a)  # a -> c
+    assert Case.objects.get(pk=d.pk).duplicate_of_id == c.pk
+    invalid = make_case().case
+    services.case_void(case=invalid, actor=planner, reason="无效")
+    with pytest.raises(ValidationError, match="is void"):
+        services.case_void(case=make_case().case, actor=planner, reason="x", duplicate_of=invalid)
+    assert AuditEntry.objects.filter(action="case.relink", entity_id=str(a.pk)).count() == 1
+    assert audit_verify().ok
+
+
+def test_a_mail_server_down_does_not_undo_the_merge(
+    friday, make_case, planner, monkeypatch, django_capture_on_commit_callbacks
+):
+    def down(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr("django.core.mail.send_mail", down)
+    first = make_case().case
+    with django_capture_on_commit_callbacks(execute=True):
+        services.case_void(case=make_case().case, actor=planner, reason="重", duplicate_of=first)
+    assert Case.objects.filter(duplicate_of=first).count() == 1
