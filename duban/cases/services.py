@@ -183,7 +183,7 @@ def _coordinate(value, name: str, limit: int) -> Decimal | None:
 # by triggers on every write of its tables, migration 0004) is the one read with it: one
 # small query instead of reading the tables. Contents are read after the stamp, so they are
 # never older than the stamp they are kept under.
-_memo: dict[str, tuple[int, object]] = {}
+_memo: dict[tuple[str, str], tuple[int, object]] = {}
 
 
 def _stamp(name: str) -> int | None:
@@ -201,10 +201,10 @@ def _memo_for(name: str, fresh):
     stamp = _stamp(name)
     if stamp is None:
         return None
-    kept = _memo.get(name)
+    kept = _memo.get((connection.alias, name))
     if kept is None or kept[0] != stamp:
         kept = (stamp, fresh())
-        _memo[name] = kept
+        _memo[(connection.alias, name)] = kept
     return kept[1]
 
 

@@ -3,6 +3,8 @@
 triggers give a group's stamp a new random value whenever one of its tables changes, by the
 application, the admin, a migration or plain SQL."""
 
+import secrets
+
 from django.db import migrations, models
 
 GROUPS = {
@@ -15,7 +17,10 @@ def install(apps, schema_editor):
     connection = schema_editor.connection
     Stamp = apps.get_model("cases", "Stamp")
     for name in GROUPS:
-        Stamp.objects.using(connection.alias).get_or_create(name=name, defaults={"version": 1})
+        # Random from the start too: two databases never share a stamp by chance.
+        Stamp.objects.using(connection.alias).get_or_create(
+            name=name, defaults={"version": secrets.randbits(52) + 1}
+        )
     with connection.cursor() as cursor:
         for name, tables in GROUPS.items():
             if connection.vendor == "postgresql":
