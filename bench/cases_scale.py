@@ -150,7 +150,7 @@ def build_cases(
 
     from duban.accounts.models import ApiClient
     from duban.cases import demo
-    from duban.cases.models import Case, CaseEvent
+    from duban.cases.models import Case, CaseEvent, overdue_at_refresh
     from duban.demo import demo_departments
 
     if n < 0:
@@ -182,6 +182,7 @@ def build_cases(
             seed=seed,
             events=events,
         )
+        first_case = next_case
         case_fields = [f.attname for f in Case._meta.concrete_fields]
         event_fields = [f.attname for f in CaseEvent._meta.concrete_fields]
         made = 0
@@ -195,6 +196,8 @@ def build_cases(
                 writer.write(CaseEvent, event_fields, lives)
             made += size
         demo._reset_sequences(Case, CaseEvent)
+        # What save() keeps for every case: when it turns red.
+        overdue_at_refresh(Case.objects.filter(id__gte=first_case))
 
 
 class _Writer:

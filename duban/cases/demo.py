@@ -20,7 +20,14 @@ from duban.accounts.models import ApiClient
 from duban.accounts.tokens import api_client_create, key_hash
 from duban.audit.services import audit_record
 from duban.cases import rollup
-from duban.cases.models import Case, CaseEvent, Category, ClockStart, Status
+from duban.cases.models import (
+    Case,
+    CaseEvent,
+    Category,
+    ClockStart,
+    Status,
+    overdue_at_refresh,
+)
 from duban.cases.services import calendar_load, category_save
 from duban.cases.workdays import WorkCalendar
 
@@ -309,8 +316,10 @@ def build_cases_demo(*, departments: dict, progress=None, total: int = TOTAL) ->
         created = 0
         if existing == 0:
             created = _generate(categories, generator, total=total, progress=progress)
-            # The bulk insert bypassed the services: count its days into the KPI roll-up.
+            # The bulk insert bypassed the services: count its days into the KPI roll-up,
+            # and set when each case turns red.
             rollup.rebuild(start=AS_OF - dt.timedelta(days=364), end=AS_OF)
+            overdue_at_refresh(Case.objects.filter(api_client=generator))
             audit_record(
                 actor="demo",
                 action="case.demo_generate",

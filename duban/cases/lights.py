@@ -97,9 +97,11 @@ def yellow_condition(now: dt.datetime) -> Q:
 
 
 def overdue_q(now: dt.datetime | None = None) -> Q:
-    """Open, not suspended, and past the response or the resolution deadline."""
+    """Open, not suspended, and past the response or the resolution deadline: the same
+    cases as ``Q(status__in=RUNNING) & overdue_condition(now)``, read from the partial
+    index of ``Case.overdue_at`` (only the cases with a deadline to meet are in it)."""
     now = now or clock.now()
-    return Q(status__in=RUNNING) & overdue_condition(now)
+    return Q(overdue_at__lte=now)
 
 
 def yellow_q(now: dt.datetime | None = None) -> Q:

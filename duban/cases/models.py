@@ -186,6 +186,8 @@ OPEN_STATUSES = (
     Status.SUSPENDED,
 )
 DONE_STATUSES = (Status.RESOLVED, Status.VERIFIED, Status.CLOSED)
+# Open with the clock running: the states whose lights can turn yellow or red.
+RUNNING_STATUSES = tuple(s for s in OPEN_STATUSES if s != Status.SUSPENDED)
 
 
 class Channel(models.TextChoices):
@@ -290,6 +292,11 @@ class Case(models.Model):
     feedback_solved = models.BooleanField(null=True, blank=True)
     feedback_comment = models.CharField(max_length=500, blank=True)
     feedback_at = models.DateTimeField(null=True, blank=True)
+    # When the first deadline still to meet passes (the light turns red), or None when the
+    # clock is not running (done, void, suspended) or nothing is due. Kept by save() and,
+    # after bulk loads, by overdue_at_refresh(): lists of overdue cases read a small
+    # partial index of it instead of testing two deadlines on every open case.
+    overdue_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -302,6 +309,16 @@ class Case(models.Model):
             models.Index(fields=["category", "received_at"], name="cases_cat_received"),
             models.Index(fields=["resolution_deadline"], name="cases_res_deadline"),
             models.Index(fields=["address", "category", "received_at"], name="cases_address"),
+            models.Index(
+                fields=["overdue_at", "department"],
+                name="cases_overdue_department",
+                condition=Q(overdue_at__isnull=False),
+            ),
+            models.Index(
+                fields=["overdue_at", "address"],
+                name="cases_overdue_address",
+                condition=Q(overdue_at__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -314,6 +331,12 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.ticket
 
+    def save(self, *args, **kwargs):
+        self.overdue_at = overdue_at_of(self)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "overdue_at"}
+        super().save(*args, **kwargs)
+
     @property
     def ticket(self) -> str:
         """YYYYMMDD-<id>: the day of receipt (local) and the primary key."""
@@ -322,6 +345,47 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+def overdue_at_of(case: Case) -> dt.datetime | None:
+    """The moment the case turns red: the earlier of the response deadline (if not yet
+    responded) and the resolution deadline (if not yet resolved), while the clock runs."""
+    if case.status not in RUNNING_STATUSES:
+        return None
+    due = [
+        deadline
+        for deadline, done in (
+            (case.response_deadline, case.responded_at),
+            (case.resolution_deadline, case.resolved_at),
+        )
+        if deadline is not None and done is None
+    ]
+    return min(due) if due else None
+
+
+def overdue_at_expression():
+    """overdue_at_of in SQL, for rows written without save() (bulk loads)."""
+    from django.db.models import Case as SqlCase
+    from django.db.models import F, When
+    from django.db.models.functions import Coalesce, Least
+
+    response = SqlCase(When(responded_at__isnull=True, then=F("response_deadline")), default=None)
+    resolution = SqlCase(
+        When(resolved_at__isnull=True, then=F("resolution_deadline")), default=None
+    )
+    # LEAST ignores NULLs on PostgreSQL but not on SQLite: pair each with the other.
+    earlier = Least(Coalesce(response, resolution), Coalesce(resolution, response))
+    return SqlCase(
+        When(status__in=RUNNING_STATUSES, then=earlier),
+        default=None,
+        output_field=models.DateTimeField(),
+    )
+
+
+def overdue_at_refresh(queryset=None) -> int:
+    """Recompute overdue_at in the database, for cases written by bulk INSERTs."""
+    queryset = Case.objects.all() if queryset is None else queryset
+    return queryset.update(overdue_at=overdue_at_expression())
 
 
 def ticket_for(pk: int, received_at: dt.datetime) -> str:

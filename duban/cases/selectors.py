@@ -15,6 +15,7 @@ from duban.cases import conf
 from duban.cases.lights import (
     RUNNING,
     overdue_condition,
+    overdue_q,
     resolution_light,
     response_light,
     yellow_condition,
@@ -116,35 +117,29 @@ def _literal_statuses(statuses) -> str:
 
 
 def overdue_by_department() -> list[dict]:
-    """Overdue cases per department (none: not dispatched yet), most first, in one query.
-
-    It counts one status at a time along the status index (a GROUP BY over all the cases
-    would let the database walk the whole table in department order). Each part also
-    names the running statuses as literals: with the proposed partial index on the
-    deadlines of running cases (docs/cases.md), the count reads that index alone."""
-    now = clock.now()
-    running = _literal_statuses(RUNNING)
-    selects, params = [], []
-    for status in RUNNING:
-        part = Case.objects.filter(overdue_condition(now)).order_by().values_list("department_id")
-        sql, part_params = part.query.sql_with_params()
-        selects.append(
-            f"{sql} AND status IN ({running}) AND status = {_literal_statuses([status])}"
-        )
-        params.extend(part_params)
-    department = connection.ops.quote_name(Department._meta.db_table)
-    sql = (
-        f"SELECT overdue.department_id, d.name, d.code, COUNT(*) "
-        f"FROM ({' UNION ALL '.join(selects)}) overdue "
-        f"LEFT OUTER JOIN {department} d ON d.id = overdue.department_id "
-        f"GROUP BY overdue.department_id, d.name, d.code"
+    """Overdue cases per department (none: not dispatched yet), most first, in one query
+    that reads the partial index (overdue_at, department) alone: its cost follows the
+    number of overdue cases, not the number of cases."""
+    rows = (
+        Case.objects.filter(overdue_q())
+        .order_by()
+        .values("department_id")
+        .annotate(n=Count("id"))
+        .values_list("department_id", "n")
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    counts = dict(rows)
+    names = {
+        d.pk: (d.name, d.code)
+        for d in Department.objects.filter(pk__in=[pk for pk in counts if pk is not None])
+    }
     result = [
-        {"department__id": pk, "department__name": name, "department__code": code, "n": n}
-        for pk, name, code, n in rows
+        {
+            "department__id": pk,
+            "department__name": names.get(pk, (None, None))[0],
+            "department__code": names.get(pk, (None, None))[1],
+            "n": n,
+        }
+        for pk, n in counts.items()
     ]
     result.sort(key=lambda row: (-row["n"], row["department__name"] or "\uffff"))
     return result

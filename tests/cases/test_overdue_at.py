@@ -1,0 +1,81 @@
+"""Case.overdue_at, kept by every save and by overdue_at_refresh() after bulk loads, picks
+exactly the cases the definition of 'overdue' picks: open, clock running, and past the
+response deadline (not yet responded) or the resolution deadline (not yet resolved)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+
+from duban.cases import lights, selectors, services
+from duban.cases.models import Case, Status, overdue_at_of, overdue_at_refresh
+
+from .conftest import at
+from .test_workflow import walk_to
+
+
+def _by_definition(now: dt.datetime) -> set[int]:
+    return set(
+        Case.objects.filter(
+            Q(status__in=lights.RUNNING) & lights.overdue_condition(now)
+        ).values_list("id", flat=True)
+    )
+
+
+def _by_index(now: dt.datetime) -> set[int]:
+    return set(Case.objects.filter(lights.overdue_q(now)).values_list("id", flat=True))
+
+
+def test_overdue_at_agrees_with_the_definition_in_every_state(
+    time_machine, make_case, planner, owner, other_dept
+):
+    time_machine.move_to(at(2022, 9, 26, 9), tick=False)  # Monday
+    received = make_case().case
+    dispatched = walk_to(make_case().case, Status.DISPATCHED, planner=planner, owner=owner)
+    responded = walk_to(make_case().case, Status.RESPONDED, planner=planner, owner=owner)
+    resolved = walk_to(make_case().case, Status.RESOLVED, planner=planner, owner=owner)
+    closed = walk_to(make_case().case, Status.CLOSED, planner=planner, owner=owner)
+    suspended = walk_to(make_case().case, Status.RESPONDED, planner=planner, owner=owner)
+    services.case_request(case=suspended, actor=owner, kind="suspension", reason="等待答复")
+    services.case_decide(case=suspended, actor=planner, approve=True)
+    extended = walk_to(make_case().case, Status.RESPONDED, planner=planner, owner=owner)
+    services.case_request(case=extended, actor=owner, kind="extension", reason="需要施工", amount=3)
+    services.case_decide(case=extended, actor=planner, approve=True)
+    void = make_case().case
+    services.case_void(case=void, actor=planner, reason="重复提交")
+    stored = {c.pk: c.overdue_at for c in Case.objects.all()}
+    assert stored[closed.pk] is None and stored[void.pk] is None
+    assert stored[suspended.pk] is None and stored[resolved.pk] is None
+    assert stored[received.pk] == Case.objects.get(pk=received.pk).response_deadline
+    # The SQL of bulk loads gives what save() gives.
+    Case.objects.update(overdue_at=None)
+    overdue_at_refresh()
+    assert {c.pk: c.overdue_at for c in Case.objects.all()} == stored
+    assert all(overdue_at_of(c) == c.overdue_at for c in Case.objects.all())
+    # Before, at and after each deadline, the index picks what the definition picks.
+    moments = {at(2022, 9, 26, 9), at(2022, 10, 20, 9)}
+    for case in Case.objects.all():
+        for deadline in (case.response_deadline, case.resolution_deadline):
+            if deadline is not None:
+                moments |= {deadline - dt.timedelta(seconds=1), deadline}
+    for now in sorted(moments):
+        assert _by_index(now) == _by_definition(now), now
+    assert _by_index(at(2022, 10, 20, 9)) == {received.pk, dispatched.pk, responded.pk, extended.pk}
+    # The suspended case comes back with its clock and its overdue point.
+    time_machine.move_to(at(2022, 9, 27, 9), tick=False)
+    resumed = services.case_resume(case=Case.objects.get(pk=suspended.pk), actor=owner)
+    assert resumed.overdue_at == resumed.resolution_deadline
+    assert Case.objects.get(pk=suspended.pk).overdue_at == resumed.resolution_deadline
+
+
+def test_overdue_by_department_counts_from_the_index(time_machine, make_case, planner, owner):
+    time_machine.move_to(at(2022, 9, 26, 9), tick=False)
+    walk_to(make_case().case, Status.DISPATCHED, planner=planner, owner=owner)
+    walk_to(make_case().case, Status.RESPONDED, planner=planner, owner=owner)
+    make_case()
+    time_machine.move_to(at(2022, 10, 20, 9), tick=False)
+    rows = selectors.overdue_by_department()
+    counts = {row["department__code"]: row["n"] for row in rows}
+    assert counts == {"chengguan": 2, None: 1}
+    assert sum(counts.values()) == len(_by_definition(at(2022, 10, 20, 9)))
