@@ -191,7 +191,12 @@ def _projects_part(
 
 
 def _cases_part(
-    plan: Plan, kind: str, period_end: dt.date, scheme, scores: dict[int, DepartmentScore]
+    plan: Plan,
+    kind: str,
+    period_end: dt.date,
+    scheme,
+    scores: dict[int, DepartmentScore],
+    overdue: list[dict] | None = None,
 ) -> None:
     try:
         from duban.cases import rollup
@@ -227,8 +232,9 @@ def _cases_part(
                     reverse("cases:kpi"),
                 )
             )
-    with clock.as_of(period_end):
-        overdue = case_selectors.overdue_by_department()
+    if overdue is None:
+        with clock.as_of(period_end):
+            overdue = case_selectors.overdue_by_department()
     for row in overdue:
         score = scores.get(row["department__id"])
         if score is None or not scheme.deduct_overdue_case:
@@ -253,9 +259,11 @@ def scores_for(
     scheme: EvaluationScheme | None = None,
     with_items: bool = False,
     status: PlanStatus | None = None,
+    case_overdue: list[dict] | None = None,
 ) -> list[DepartmentScore]:
     """Every department's score for the period ending on `period_end`, ranked. The
-    cockpit passes the plan status it has already computed for that date."""
+    cockpit passes what it has already computed for that date: the plan status and the
+    overdue cases by department."""
     scheme = scheme or scheme_current()
     departments = Department.objects.filter(is_supervision_office=False).order_by("code")
     scores = {d.pk: DepartmentScore(d) for d in departments}
@@ -316,7 +324,7 @@ def scores_for(
             )
         )
     _projects_part(plan, period_end, scheme, scores, with_items)
-    _cases_part(plan, kind, period_end, scheme, scores)
+    _cases_part(plan, kind, period_end, scheme, scores, case_overdue)
     weights = {
         "commitments": scheme.weight_commitments,
         "projects": scheme.weight_projects,

@@ -35,7 +35,11 @@ def index(request):
         return render(request, "cockpit/index.html", {"plan": None})
     data = selectors.cockpit(plan)
     scores = evaluation.scores_for(
-        plan=plan, period_end=data["as_of"], kind="month", status=data["status"]
+        plan=plan,
+        period_end=data["as_of"],
+        kind="month",
+        status=data["status"],
+        case_overdue=data["cases"]["overdue"] if data["cases"] else None,
     )
     data.update(
         {
