@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             model_name="case",
             index=models.Index(
                 condition=models.Q(("overdue_at__isnull", False)),
-                fields=["overdue_at", "department"],
+                fields=["department", "overdue_at"],
                 name="cases_overdue_department",
             ),
         ),
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             model_name="case",
             index=models.Index(
                 condition=models.Q(("overdue_at__isnull", False)),
-                fields=["overdue_at", "address"],
+                fields=["address", "overdue_at"],
                 name="cases_overdue_address",
             ),
         ),
