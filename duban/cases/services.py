@@ -855,7 +855,13 @@ def _tell_followers(original: Case, *, only: list[Case] | None = None) -> None:
     address; `only`: just those) its public status, once the transaction commits. One
     message per citizen, naming their own ticket and the public facts of `original`
     (ticket, status, public note, department): never the other citizen's data."""
-    followers = only if only is not None else Case.objects.filter(duplicate_of=original)
+    followers = (
+        only
+        if only is not None
+        else Case.objects.filter(duplicate_of=original)
+        .exclude(reporter_email="")
+        .only("id", "received_at", "reporter_email")
+    )
     recipients = [
         (follower.ticket, follower.reporter_email)
         for follower in followers
