@@ -109,13 +109,6 @@ def desk_pending() -> list[Case]:
     return _rows(first_ids(parts, limit=PAGE, newest=False), newest=False)
 
 
-def _literal_statuses(statuses) -> str:
-    # Code constants (lower-case words), never user input: inlined, so that the database
-    # can match a partial index whose condition names these statuses.
-    assert all(str(s).isidentifier() for s in statuses)
-    return ", ".join(f"'{s}'" for s in statuses)
-
-
 def overdue_by_department() -> list[dict]:
     """Overdue cases per department (none: not dispatched yet), most first, in one query
     that reads the partial index (overdue_at, department) alone: its cost follows the
