@@ -466,7 +466,10 @@ def _check(case: Case, allowed, action: str) -> None:
 
 
 def _locked(case: Case) -> Case:
-    case = Case.objects.select_for_update().select_related("category").get(pk=case.pk)
+    # FOR UPDATE OF the case only: with the join, PostgreSQL would lock the category row too,
+    # making every intake of that service (a foreign-key check takes KEY SHARE on it) wait
+    # for this transaction, and deadlock with one that holds a roll-up row it needs.
+    case = Case.objects.select_for_update(of=("self",)).select_related("category").get(pk=case.pk)
     # What the case adds to the KPI roll-up as stored; `_save` adds the difference.
     case._rollup = rollup.contribution(case)
     return case
