@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from duban.projects import selectors
-from duban.projects.metrics import METRICS, UNITS
+from duban.projects.metrics import COMPUTE, METRICS, UNITS
 from tests.projects.conftest import make_land, make_project, make_report
 
 D = dt.date
@@ -191,11 +191,19 @@ def test_metrics_do_not_loop_over_rows(dept):
     for i in range(30):
         p = make_project(dept, f"M-{i}", "new", start_actual=D(2022, 1 + i % 9, 1))
         make_report(p, D(2022, 1, 31), "10", "10")
-    for name, metric in METRICS.items():
+    for name, compute in COMPUTE.items():
         with CaptureQueriesContext(connection) as queries:
-            metric(2022, D(2022, 9, 30))
+            value = compute(2022, D(2022, 9, 30))
         assert len(queries) <= 2, name
+        # Served from the cache under the pipeline's version: two queries, same value.
+        assert METRICS[name](2022, D(2022, 9, 30)) == value
+        with CaptureQueriesContext(connection) as queries:
+            assert METRICS[name](2022, D(2022, 9, 30)) == value
+        assert len(queries) == 2, name
     assert METRICS["projects.investment_completed"](2022, D(2022, 9, 30)) == Decimal("300.00")
+    # A write makes the cached figure obsolete at once.
+    make_report(make_project(dept, "M-new", "new"), D(2022, 2, 28), "5", "5")
+    assert METRICS["projects.investment_completed"](2022, D(2022, 9, 30)) == Decimal("305.00")
 
 
 def test_start_rates_match_a_plain_count_on_random_pipelines(dept):
