@@ -41,8 +41,10 @@ def api_client_for_key(raw: str | None, *, scope: str) -> ApiClient | None:
     """The active client with this key and scope, or None. Constant work whatever the key."""
     if not raw or len(raw) > 200:
         return None
-    return (
+    # The key hash is unique: no ORDER BY (first() would add one) for the database to sort.
+    rows = list(
         ApiClient.objects.filter(key_hash=key_hash(raw), scope=scope, is_active=True)
         .select_related("department")
-        .first()
+        .order_by()[:1]
     )
+    return rows[0] if rows else None
