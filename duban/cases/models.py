@@ -4,6 +4,7 @@ events. Writes go through services.py; reads through selectors.py."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -293,11 +294,8 @@ class Case(models.Model):
     feedback_comment = models.CharField(max_length=500, blank=True)
     feedback_at = models.DateTimeField(null=True, blank=True)
     # When the first deadline still to meet passes (the light turns red), or None when the
-    # clock is not running (done, void, suspended) or nothing is due. Kept by save() and,
-    # after bulk loads, by overdue_at_refresh(). Counts of overdue cases by department or
-    # address read a partial index of the running cases alone (covering, in group order,
-    # so SQLite picks it without statistics) instead of testing two deadlines on every
-    # open case.
+    # clock is not running (done, void, suspended) or nothing is due. Kept by save() with
+    # its OverdueMonth count and, after bulk loads, by overdue_at_refresh().
     overdue_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -315,14 +313,11 @@ class Case(models.Model):
             ),
             models.Index(fields=["resolution_deadline"], name="cases_res_deadline"),
             models.Index(fields=["address", "category", "received_at"], name="cases_address"),
+            # Running cases only, in the order they turn red: the overdue cases of the
+            # current month are a short range of it (see OverdueMonth).
             models.Index(
-                fields=["department", "overdue_at"],
-                name="cases_overdue_department",
-                condition=Q(overdue_at__isnull=False),
-            ),
-            models.Index(
-                fields=["address", "overdue_at"],
-                name="cases_overdue_address",
+                fields=["overdue_at", "department", "address"],
+                name="cases_overdue",
                 condition=Q(overdue_at__isnull=False),
             ),
         ]
@@ -337,11 +332,28 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.ticket
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        case = super().from_db(db, field_names, values)
+        case._overdue_key = overdue_key(case) if "overdue_at" in field_names else None
+        return case
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._overdue_key = overdue_key(self)
+
     def save(self, *args, **kwargs):
+        from django.db import transaction
+
         self.overdue_at = overdue_at_of(self)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "overdue_at"}
-        super().save(*args, **kwargs)
+        before, after = getattr(self, "_overdue_key", None), overdue_key(self)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if before != after:
+                overdue_month_apply(before, after)
+        self._overdue_key = after
 
     @property
     def ticket(self) -> str:
@@ -389,9 +401,134 @@ def overdue_at_expression():
 
 
 def overdue_at_refresh(queryset=None) -> int:
-    """Recompute overdue_at in the database, for cases written by bulk INSERTs."""
+    """Recompute overdue_at in the database, and the OverdueMonth counts, for cases
+    written by bulk INSERTs."""
     queryset = Case.objects.all() if queryset is None else queryset
-    return queryset.update(overdue_at=overdue_at_expression())
+    changed = queryset.update(overdue_at=overdue_at_expression())
+    overdue_month_rebuild()
+    return changed
+
+
+# Streets (街道) and towns named in an address: the unit of the cockpit's hot spots.
+STREET = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:街道|办事处|镇|乡))")
+
+
+def street_of(address: str) -> str:
+    match = STREET.search(address or "")
+    return match.group(1) if match else (address or "")[:12]
+
+
+OverdueKey = tuple[dt.date, int, str]  # month, department id (0: none), street
+
+
+def overdue_key(case: Case) -> OverdueKey | None:
+    if case.overdue_at is None:
+        return None
+    local = timezone.localtime(case.overdue_at)
+    return (local.date().replace(day=1), case.department_id or 0, street_of(case.address))
+
+
+def overdue_month_apply(before: OverdueKey | None, after: OverdueKey | None) -> None:
+    """Move a case's count from one bucket to another, rows in key order (one lock order
+    for every writer)."""
+    changes = sorted([(key, delta) for key, delta in ((before, -1), (after, 1)) if key is not None])
+    for (month, department, street), delta in changes:
+        bucket = OverdueMonth.objects.filter(month=month, department_key=department, street=street)
+        if not bucket.update(n=models.F("n") + delta):
+            from django.db import IntegrityError, transaction
+
+            try:
+                with transaction.atomic():
+                    OverdueMonth.objects.create(
+                        month=month, department_key=department, street=street, n=delta
+                    )
+            except IntegrityError:  # another transaction made the row first
+                bucket.update(n=models.F("n") + delta)
+
+
+def overdue_month_rebuild() -> None:
+    """Recount every bucket from the cases (after a bulk load)."""
+    from collections import Counter
+
+    from django.db import transaction
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    counts: Counter = Counter()
+    rows = (
+        Case.objects.filter(overdue_at__isnull=False)
+        .annotate(month=TruncMonth("overdue_at"))
+        .values_list("month", "department_id", "address")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for month, department, address, n in rows:
+        month = month.date() if isinstance(month, dt.datetime) else month
+        counts[(month, department or 0, street_of(address))] += n
+    with transaction.atomic():
+        OverdueMonth.objects.all().delete()
+        OverdueMonth.objects.bulk_create(
+            OverdueMonth(month=m, department_key=d, street=s, n=n)
+            for (m, d, s), n in counts.items()
+        )
+
+
+def overdue_counts(now: dt.datetime) -> tuple[dict[int | None, int], dict[str, int]]:
+    """Overdue cases as of `now` by department (None: not dispatched yet) and by street:
+    the months before now's from OverdueMonth, the current month from the range of the
+    overdue index up to now. The work follows the months and one month's cases due, not
+    the number of cases."""
+    from collections import Counter
+
+    from django.db.models import Count, Sum
+
+    local = timezone.localtime(now)
+    month = local.date().replace(day=1)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    by_department: Counter = Counter()
+    by_street: Counter = Counter()
+    past = (
+        OverdueMonth.objects.filter(month__lt=month)
+        .values_list("department_key", "street")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    for department, street, n in past:
+        by_department[department or None] += n
+        by_street[street] += n
+    current = (
+        Case.objects.filter(overdue_at__gte=start, overdue_at__lte=now)
+        .values_list("department_id", "address")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for department, address, n in current:
+        by_department[department] += n
+        by_street[street_of(address)] += n
+    return (
+        {k: v for k, v in by_department.items() if v},
+        {k: v for k, v in by_street.items() if v and k},
+    )
+
+
+class OverdueMonth(models.Model):
+    """How many running cases turn red in a month (local), per handling department and
+    street: what overdue counts add up for the months before the current one. Kept by
+    Case.save() in the case's transaction; rebuilt by overdue_month_rebuild()."""
+
+    month = models.DateField()
+    department_key = models.IntegerField()  # the department's id, 0 when not dispatched
+    street = models.CharField(max_length=40, blank=True)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department_key", "street"], name="cases_overdue_month_key"
+            )
+        ]
+        verbose_name = _("overdue cases by month")
+        verbose_name_plural = _("overdue cases by month")
 
 
 def ticket_for(pk: int, received_at: dt.datetime) -> str:

@@ -15,12 +15,11 @@ from duban.cases import conf
 from duban.cases.lights import (
     RUNNING,
     overdue_condition,
-    overdue_q,
     resolution_light,
     response_light,
     yellow_condition,
 )
-from duban.cases.models import DONE_STATUSES, OPEN_STATUSES, Case, Status
+from duban.cases.models import DONE_STATUSES, OPEN_STATUSES, Case, Status, overdue_counts
 
 PAGE = 50
 
@@ -109,18 +108,13 @@ def desk_pending() -> list[Case]:
     return _rows(first_ids(parts, limit=PAGE, newest=False), newest=False)
 
 
-def overdue_by_department() -> list[dict]:
-    """Overdue cases per department (none: not dispatched yet), most first, in one query
-    that reads the partial index (overdue_at, department) alone: its cost follows the
-    number of overdue cases, not the number of cases."""
-    rows = (
-        Case.objects.filter(overdue_q())
-        .order_by()
-        .values("department_id")
-        .annotate(n=Count("id"))
-        .values_list("department_id", "n")
-    )
-    counts = dict(rows)
+def overdue_by_department(counts: dict[int | None, int] | None = None) -> list[dict]:
+    """Overdue cases per department (none: not dispatched yet), most first: from the
+    monthly buckets and the current month's range of the overdue index (models.
+    overdue_counts), so the work does not grow with the number of cases. `counts`: the
+    caller's overdue_counts by department, when it has them."""
+    if counts is None:
+        counts = overdue_counts(clock.now())[0]
     names = {
         d.pk: (d.name, d.code)
         for d in Department.objects.filter(pk__in=[pk for pk in counts if pk is not None])

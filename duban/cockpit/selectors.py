@@ -5,12 +5,10 @@ are read through their own selectors."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,7 +18,6 @@ from duban.plans.models import Plan, ProgressReport, SupervisionNotice
 from duban.plans.selectors import StatusRow, plan_status
 
 STATUSES = (pace.GREEN, pace.YELLOW, pace.RED, pace.GREY)
-STREET = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:街道|办事处|镇|乡))")
 
 
 @dataclass
@@ -166,8 +163,7 @@ def _cases(plan: Plan, as_of: dt.date) -> dict | None:
     try:
         from duban.cases import rollup
         from duban.cases import selectors as s
-        from duban.cases.lights import overdue_q
-        from duban.cases.models import Case
+        from duban.cases.models import overdue_counts
     except ImportError:
         return None
     start = dt.date(plan.year, 1, 1)
@@ -181,18 +177,9 @@ def _cases(plan: Plan, as_of: dt.date) -> dict | None:
     )
     overall = _overall(by_category)
     with clock.as_of(as_of):
-        overdue = s.overdue_by_department()
-        open_addresses = (
-            Case.objects.filter(overdue_q(clock.now()))
-            .exclude(address="")
-            .values("address")
-            .annotate(n=Count("id"))
-            .order_by("-n")[:500]
-        )
-        streets: Counter = Counter()
-        for row in open_addresses:
-            match = STREET.search(row["address"])
-            streets[match.group(1) if match else row["address"][:12]] += row["n"]
+        by_department, by_street = overdue_counts(clock.now())
+    overdue = s.overdue_by_department(by_department)
+    streets = Counter(by_street)
     return {
         "volume": volume,
         "top_categories": by_category[:8],

@@ -5,11 +5,21 @@ response deadline (not yet responded) or the resolution deadline (not yet resolv
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from django.db.models import Q
 
 from duban.cases import lights, selectors, services
-from duban.cases.models import Case, Status, overdue_at_of, overdue_at_refresh
+from duban.cases.models import (
+    Case,
+    OverdueMonth,
+    Status,
+    overdue_at_of,
+    overdue_at_refresh,
+    overdue_counts,
+    overdue_month_rebuild,
+    street_of,
+)
 
 from .conftest import at
 from .test_workflow import walk_to
@@ -25,6 +35,21 @@ def _by_definition(now: dt.datetime) -> set[int]:
 
 def _by_index(now: dt.datetime) -> set[int]:
     return set(Case.objects.filter(lights.overdue_q(now)).values_list("id", flat=True))
+
+
+def _buckets() -> dict:
+    return {(b.month, b.department_key, b.street): b.n for b in OverdueMonth.objects.all() if b.n}
+
+
+def _check_counts(now: dt.datetime) -> None:
+    """The monthly buckets plus the current month's range count what the definition
+    counts, by department and by street."""
+    cases = Case.objects.filter(pk__in=_by_definition(now))
+    departments = Counter(c.department_id for c in cases)
+    streets = Counter(street_of(c.address) for c in cases)
+    by_department, by_street = overdue_counts(now)
+    assert by_department == dict(departments), now
+    assert by_street == {k: v for k, v in streets.items() if k}, now
 
 
 def test_overdue_at_agrees_with_the_definition_in_every_state(
@@ -59,14 +84,23 @@ def test_overdue_at_agrees_with_the_definition_in_every_state(
         for deadline in (case.response_deadline, case.resolution_deadline):
             if deadline is not None:
                 moments |= {deadline - dt.timedelta(seconds=1), deadline}
+    kept = _buckets()
+    overdue_month_rebuild()
+    assert _buckets() == kept  # what save() kept is what a recount gives
     for now in sorted(moments):
         assert _by_index(now) == _by_definition(now), now
+        _check_counts(now)
     assert _by_index(at(2022, 10, 20, 9)) == {received.pk, dispatched.pk, responded.pk, extended.pk}
     # The suspended case comes back with its clock and its overdue point.
     time_machine.move_to(at(2022, 9, 27, 9), tick=False)
     resumed = services.case_resume(case=Case.objects.get(pk=suspended.pk), actor=owner)
     assert resumed.overdue_at == resumed.resolution_deadline
     assert Case.objects.get(pk=suspended.pk).overdue_at == resumed.resolution_deadline
+    kept = _buckets()
+    overdue_month_rebuild()
+    assert _buckets() == kept
+    for now in (at(2022, 10, 1, 9), at(2022, 11, 2, 9), at(2023, 1, 5, 9)):
+        _check_counts(now)
 
 
 def test_overdue_by_department_counts_from_the_index(time_machine, make_case, planner, owner):
@@ -79,3 +113,19 @@ def test_overdue_by_department_counts_from_the_index(time_machine, make_case, pl
     counts = {row["department__code"]: row["n"] for row in rows}
     assert counts == {"chengguan": 2, None: 1}
     assert sum(counts.values()) == len(_by_definition(at(2022, 10, 20, 9)))
+
+
+def test_buckets_follow_a_case_returned_and_dispatched_elsewhere(
+    time_machine, make_case, planner, owner, other_dept
+):
+    time_machine.move_to(at(2022, 9, 26, 9), tick=False)
+    case = walk_to(make_case().case, Status.ACCEPTED, planner=planner, owner=owner)
+    before = _buckets()
+    services.case_request(case=case, actor=owner, kind="return", reason="不属于本单位职责")
+    case = services.case_decide(case=case, actor=planner, approve=True)
+    case = services.case_dispatch(case=case, actor=planner, department=other_dept)
+    after = _buckets()
+    assert after != before and any(key[1] == other_dept.pk for key in after)
+    overdue_month_rebuild()
+    assert _buckets() == after
+    _check_counts(at(2022, 11, 1, 9))
