@@ -409,13 +409,19 @@ def overdue_at_refresh(queryset=None) -> int:
     return changed
 
 
-# Streets (街道) and towns named in an address: the unit of the cockpit's hot spots.
+# Where a case is, for hot spots: the street office or town (街道, 办事处, 镇, 乡) when the
+# address names one, else the road before the house number (祥盛街239号 -> 祥盛街).
 STREET = re.compile(r"([\u4e00-\u9fff]{2,8}?(?:街道|办事处|镇|乡))")
+ROAD = re.compile(r"^[^0-9０-９]{2,20}?(?=[0-9０-９]|$)")
 
 
 def street_of(address: str) -> str:
-    match = STREET.search(address or "")
-    return match.group(1) if match else (address or "")[:12]
+    address = (address or "").strip()
+    match = STREET.search(address)
+    if match:
+        return match.group(1)
+    match = ROAD.match(address)
+    return match.group(0).strip() if match else address[:20]
 
 
 OverdueKey = tuple[dt.date, int, str]  # month, department id (0: none), street
