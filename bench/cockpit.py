@@ -229,6 +229,7 @@ def main() -> None:
     print(
         f"\nratio {last[0]:,} cases/{last[1]:,} projects to {first[0]:,}/{first[1]:,}: "
         f"page median {last[2]['page']['median'] / first[2]['page']['median']:.2f}×, "
+        f"best {last[2]['page']['best'] / first[2]['page']['best']:.2f}×, "
         f"CPU {last[2]['page']['cpu'] / first[2]['page']['cpu']:.2f}× (goal ≤ 1.5×)"
     )
 
