@@ -135,10 +135,19 @@ def overdue_by_department(counts: dict[int | None, int] | None = None) -> list[d
 QUEUE_SCOPES = ("open", "overdue", "yellow", "done", "all")
 
 
-def queue(*, department_id: int | None, scope: str = "open", before: int | None = None) -> Page:
+def queue(
+    *,
+    department_id: int | None,
+    scope: str = "open",
+    before: int | None = None,
+    street: str | None = None,
+) -> Page:
     cases = Case.objects.all()
     if department_id is not None:
         cases = cases.filter(department_id=department_id)
+    if street:
+        # The cockpit's hot spots drill down here.
+        cases = cases.filter(street=street)
     now = clock.now()
     if scope == "open":
         parts = [cases.filter(status=s) for s in OPEN_STATUSES]

@@ -223,11 +223,13 @@ def queue(request):
     scope = request.GET.get("scope", "open")
     if scope not in selectors.QUEUE_SCOPES:
         return HttpResponseBadRequest(_("Unknown list %(s)s.") % {"s": scope[:20]})
+    street = services.clean_text(request.GET.get("street"))[:20]
     try:
         page = selectors.queue(
             department_id=department.pk if department else None,
             scope=scope,
             before=_before(request),
+            street=street or None,
         )
     except ValidationError as exc:
         return _bad(request, exc)
@@ -239,8 +241,13 @@ def queue(request):
             "department": department,
             "scope": scope,
             "scopes": selectors.QUEUE_SCOPES,
+            "street": street,
             "query": urlencode(
-                {"scope": scope, **({"department": department.code} if department else {})}
+                {
+                    "scope": scope,
+                    **({"department": department.code} if department else {}),
+                    **({"street": street} if street else {}),
+                }
             ),
             "departments": Department.objects.all() if user.sees_everything else None,
         },

@@ -202,8 +202,11 @@ def case_volume(rows: list[dict]) -> str:
     return json.dumps(figure, ensure_ascii=False)
 
 
-def ranking(scores) -> str:
+def ranking(scores, *, as_of: dt.date | None = None) -> str:
+    """Departments by this month's score so far; a bar opens the department's score page
+    for the same day, so the points behind it are the ones the bar shows."""
     url = reverse("cockpit:evaluation")
+    query = f"?kind=month&period={as_of.isoformat()}" if as_of else ""
     top = list(scores)[:15]
     figure = {
         "data": [
@@ -212,7 +215,9 @@ def ranking(scores) -> str:
                 "orientation": "h",
                 "y": [s.department.name for s in reversed(top)],
                 "x": [float(s.total) for s in reversed(top)],
-                "customdata": [f"{url}department/{s.department.code}/" for s in reversed(top)],
+                "customdata": [
+                    f"{url}department/{s.department.code}/{query}" for s in reversed(top)
+                ],
                 "text": [f"{s.total}" for s in reversed(top)],
                 "textposition": "auto",
             }

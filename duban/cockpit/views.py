@@ -51,7 +51,7 @@ def index(request):
             "chart_departments": charts.status_bars(
                 data["by_department"], year=plan.year, param="department"
             ),
-            "chart_ranking": charts.ranking(scores),
+            "chart_ranking": charts.ranking(scores, as_of=data["as_of"]),
             "sparklines": [(card, charts.sparkline(card.trend)) for card in data["headlines"]],
         }
     )
@@ -74,7 +74,8 @@ def _period(request, plan: Plan) -> tuple[str, dt.date]:
             period = dt.date.fromisoformat(raw)
         except ValueError:
             raise ValidationError(_("period must be a date written YYYY-MM-DD")) from None
-        if period not in ends:
+        # The cockpit ranks the month so far: its day is a period too.
+        if period not in ends and not (kind == "month" and period == clock.today()):
             raise ValidationError(
                 _("%(d)s is not the end of a finished period of %(year)s")
                 % {"d": raw, "year": plan.year}

@@ -129,3 +129,21 @@ def test_buckets_follow_a_case_returned_and_dispatched_elsewhere(
     overdue_month_rebuild()
     assert _buckets() == after
     _check_counts(at(2022, 11, 1, 9))
+
+
+def test_hot_spots_drill_down_to_the_overdue_cases_of_the_street(
+    client, time_machine, make_case, planner, owner
+):
+    time_machine.move_to(at(2022, 9, 26, 9), tick=False)
+    for address in ("祥盛街12号", "祥盛街40号", "如意湖街道商务外环路3号"):
+        walk_to(make_case(address=address).case, Status.DISPATCHED, planner=planner, owner=owner)
+    walk_to(make_case(address="祥盛街7号").case, Status.CLOSED, planner=planner, owner=owner)
+    time_machine.move_to(at(2022, 10, 20, 9), tick=False)
+    _, by_street = overdue_counts(at(2022, 10, 20, 9))
+    assert by_street == {"祥盛街": 2, "如意湖街道": 1}
+    client.force_login(planner)
+    page = client.get("/cases/queue/", {"scope": "overdue", "street": "祥盛街"})
+    assert page.status_code == 200
+    rows = page.context["page"].rows
+    assert len(rows) == 2 and all(r.street == "祥盛街" for r in rows)
+    assert "street=%E7%A5%A5%E7%9B%9B%E8%A1%97" in page.context["query"]

@@ -151,6 +151,22 @@ def test_evaluation_pages(client, story, at_sep, leader, planner, owner, colleag
     assert client.get(url).status_code == 403
 
 
+def test_cockpit_ranking_opens_the_same_days_score(client, story, at_sep, leader, dept, plan):
+    """The cockpit ranks the month so far (10-01 here); a bar opens the department's page
+    for that day, with the same total."""
+    client.force_login(leader)
+    cockpit = client.get("/cockpit/")
+    link = f"/cockpit/evaluation/department/{dept.code}/?kind=month&period=2022-10-01"
+    assert link in cockpit.context["chart_ranking"]
+    ranked = {s.department.code: s.total for s in cockpit.context["scores"]}
+    page = client.get(f"/cockpit/evaluation/department/{dept.code}/?kind=month&period=2022-10-01")
+    assert page.status_code == 200
+    assert page.context["score"].total == ranked[dept.code]
+    # Only today's month so far, not any day.
+    later = f"/cockpit/evaluation/department/{dept.code}/?kind=month&period=2022-10-02"
+    assert client.get(later).status_code == 400
+
+
 def test_scheme_page(client, at_sep, planner, leader, db):
     client.force_login(leader)
     assert client.get("/cockpit/evaluation/scheme/").status_code == 403
