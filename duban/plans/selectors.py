@@ -238,10 +238,41 @@ def plan_status(
     lead_only: bool = False,
 ) -> PlanStatus:
     """Every commitment of the plan with its status as of a date, in a fixed number of
-    queries whatever the plan's size."""
-    from duban.plans.metrics import metric_value
+    queries whatever the plan's size. The whole plan's rows are remembered by the worker
+    under the plan data's version (freshness.py); a department's or one commitment's are
+    computed each time (they are few)."""
+    from duban.plans import freshness
 
     as_of = as_of or clock.today()
+    if department_id is None and commitment_id is None:
+        rows = freshness.remembered(plan.pk, as_of, lambda: _status_rows(plan, as_of=as_of))
+    else:
+        rows = _status_rows(
+            plan,
+            as_of=as_of,
+            department_id=department_id,
+            commitment_id=commitment_id,
+            lead_only=lead_only,
+        )
+    if status is not None:
+        rows = [
+            row
+            for row in rows
+            if row.status == status or (status == "overdue" and row.overdue_period)
+        ]
+    return PlanStatus(plan, as_of, rows)
+
+
+def _status_rows(
+    plan: Plan,
+    *,
+    as_of: dt.date,
+    department_id: int | None = None,
+    commitment_id: int | None = None,
+    lead_only: bool = False,
+) -> list[StatusRow]:
+    from duban.plans.metrics import metric_value
+
     thresholds = pace.Thresholds(
         yellow_ratio=plan.yellow_ratio,
         milestone_red_days=plan.milestone_red_days,
@@ -289,13 +320,12 @@ def plan_status(
             due = pace.last_due_period(plan.year, c.cadence, as_of, target.deadline, thresholds)
             if due is not None and (latest_filed is None or latest_filed < due):
                 overdue = due
-        row = StatusRow(
-            c, assessment, latest_value, latest_period, latest_done, latest_filed, overdue
+        rows.append(
+            StatusRow(
+                c, assessment, latest_value, latest_period, latest_done, latest_filed, overdue
+            )
         )
-        if status is not None and not (row.status == status or (status == "overdue" and overdue)):
-            continue
-        rows.append(row)
-    return PlanStatus(plan, as_of, rows)
+    return rows
 
 
 def group_by_section(rows: list[StatusRow]) -> list[tuple[str, list[StatusRow]]]:
