@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from duban.plans import freshness
 from duban.plans.selectors import plan_status
 from tests.plans.factories import approved_report, make_commitment, make_plan
 
@@ -24,6 +25,7 @@ def test_remembered_status_follows_every_write(db, dept, other_dept):
     parking = make_commitment(plan, dept, key="p", value=Decimal(1000))
     approved_report(parking, dt.date(2022, 7, 31), 100)
     assert _row(plan, parking).status == "red"
+    freshness.plans_changed()
     with CaptureQueriesContext(connection) as computed:
         plan_status(plan, as_of=SEP)
     with CaptureQueriesContext(connection) as remembered:
