@@ -16,7 +16,7 @@ from duban.cases import rollup, services
 from duban.cases.models import Case, Status
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="row locks and races need PostgreSQL"
     ),
