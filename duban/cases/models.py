@@ -338,8 +338,26 @@ class Case(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         case = super().from_db(db, field_names, values)
-        case._overdue_key = overdue_key(case) if "overdue_at" in field_names else None
+        if {"overdue_at", "department_id", "street"} <= set(field_names):
+            case._overdue_key = overdue_key(case)
         return case
+
+    def _stored_overdue_key(self):
+        """The bucket the stored row counts in (None for a new row): what save() moves the
+        case out of. Read from the database when this instance was loaded without it."""
+        if self._state.adding:
+            return None
+        if hasattr(self, "_overdue_key"):
+            return self._overdue_key
+        stored = (
+            Case.objects.filter(pk=self.pk)
+            .values_list("overdue_at", "department_id", "street")
+            .first()
+        )
+        if stored is None or stored[0] is None:
+            return None
+        local = timezone.localtime(stored[0])
+        return (local.date().replace(day=1), stored[1] or 0, stored[2])
 
     def refresh_from_db(self, *args, **kwargs):
         super().refresh_from_db(*args, **kwargs)
@@ -352,8 +370,9 @@ class Case(models.Model):
         self.street = street_of(self.address)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "overdue_at", "street"}
-        before, after = getattr(self, "_overdue_key", None), overdue_key(self)
-        with transaction.atomic():
+        before, after = self._stored_overdue_key(), overdue_key(self)
+        # No savepoint inside the services' transactions: a case write stays one round trip.
+        with transaction.atomic(savepoint=False):
             super().save(*args, **kwargs)
             if before != after:
                 overdue_month_apply(before, after)

@@ -147,3 +147,17 @@ def test_hot_spots_drill_down_to_the_overdue_cases_of_the_street(
     rows = page.context["page"].rows
     assert len(rows) == 2 and all(r.street == "祥盛街" for r in rows)
     assert "street=%E7%A5%A5%E7%9B%9B%E8%A1%97" in page.context["query"]
+
+
+def test_a_case_loaded_without_its_bucket_fields_still_moves_its_count(
+    time_machine, make_case, planner, owner
+):
+    time_machine.move_to(at(2022, 9, 26, 9), tick=False)
+    case = walk_to(make_case().case, Status.DISPATCHED, planner=planner, owner=owner)
+    kept = _buckets()
+    partial = Case.objects.only("id", "status", "description").get(pk=case.pk)
+    partial.description = "补充说明"
+    partial.save()
+    assert _buckets() == kept  # moved out of and back into the same bucket, not doubled
+    overdue_month_rebuild()
+    assert _buckets() == kept
