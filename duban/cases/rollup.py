@@ -26,9 +26,8 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from duban.cases import conf
 from duban.cases.models import Case, CaseDayStat, Status
-from duban.cases.selectors import GROUPS, KpiRow, _rate
+from duban.cases.selectors import GROUPS, KpiRow, kpi_row
 
 # The KPI counters, each counting the cases that are not void.
 KPI_COUNTERS = (
@@ -283,35 +282,6 @@ def check(*, start: dt.date | None = None, end: dt.date | None = None) -> list[t
 
 
 # -- reading ----------------------------------------------------------------------------
-
-
-def kpi_row(key: str, counts: dict) -> KpiRow:
-    """One KPI row from its counters: the rates and the composite score exactly as
-    ``selectors.kpis`` computes them (``total`` = cases not void)."""
-    weight = conf.BASIC_SATISFIED_PERCENT / 100
-    rates = {
-        "response": _rate(counts["responded_in_time"], counts["dispatched"]),
-        "resolution": _rate(counts["solved"], counts["solved_answered"]),
-        "satisfaction": _rate(counts["satisfied"] + weight * counts["basic"], counts["answered"]),
-        "ontime": _rate(counts["resolved_in_time"], counts["resolved"]),
-    }
-    weights = {k: w for k, w in conf.KPI_WEIGHTS.items() if rates[k] is not None and w}
-    score = (
-        sum(rates[k] * w for k, w in weights.items()) / sum(weights.values()) if weights else None
-    )
-    return KpiRow(
-        key=key or "—",
-        total=counts["total"],
-        dispatched=counts["dispatched"],
-        response_rate=rates["response"],
-        resolution_rate=rates["resolution"],
-        satisfaction_rate=rates["satisfaction"],
-        ontime_rate=rates["ontime"],
-        return_rate=_rate(counts["returned"], counts["dispatched"]),
-        extension_rate=_rate(counts["extended"], counts["dispatched"]),
-        repeats=counts["repeats"],
-        score=score,
-    )
 
 
 def kpis(*, group: str, start: dt.date, end: dt.date) -> list[KpiRow]:

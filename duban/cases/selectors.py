@@ -230,37 +230,36 @@ def kpis(*, group: str, start: dt.date, end: dt.date) -> list[KpiRow]:
         )
         .order_by(GROUPS[group])
     )
+    return [kpi_row(row[GROUPS[group]], row) for row in rows]
+
+
+def kpi_row(key: str | None, counts: dict) -> KpiRow:
+    """One KPI row from its counters (``total``: cases not void): the rates and the
+    composite score, whether the counters come from the cases or from the roll-up."""
     weight = conf.BASIC_SATISFIED_PERCENT / 100
-    result = []
-    for row in rows:
-        rates = {
-            "response": _rate(row["responded_in_time"], row["dispatched"]),
-            "resolution": _rate(row["solved"], row["solved_answered"]),
-            "satisfaction": _rate(row["satisfied"] + weight * row["basic"], row["answered"]),
-            "ontime": _rate(row["resolved_in_time"], row["resolved"]),
-        }
-        weights = {k: w for k, w in conf.KPI_WEIGHTS.items() if rates[k] is not None and w}
-        score = (
-            sum(rates[k] * w for k, w in weights.items()) / sum(weights.values())
-            if weights
-            else None
-        )
-        result.append(
-            KpiRow(
-                key=row[GROUPS[group]] or "—",
-                total=row["total"],
-                dispatched=row["dispatched"],
-                response_rate=rates["response"],
-                resolution_rate=rates["resolution"],
-                satisfaction_rate=rates["satisfaction"],
-                ontime_rate=rates["ontime"],
-                return_rate=_rate(row["returned"], row["dispatched"]),
-                extension_rate=_rate(row["extended"], row["dispatched"]),
-                repeats=row["repeats"],
-                score=score,
-            )
-        )
-    return result
+    rates = {
+        "response": _rate(counts["responded_in_time"], counts["dispatched"]),
+        "resolution": _rate(counts["solved"], counts["solved_answered"]),
+        "satisfaction": _rate(counts["satisfied"] + weight * counts["basic"], counts["answered"]),
+        "ontime": _rate(counts["resolved_in_time"], counts["resolved"]),
+    }
+    weights = {k: w for k, w in conf.KPI_WEIGHTS.items() if rates[k] is not None and w}
+    score = (
+        sum(rates[k] * w for k, w in weights.items()) / sum(weights.values()) if weights else None
+    )
+    return KpiRow(
+        key=key or "—",
+        total=counts["total"],
+        dispatched=counts["dispatched"],
+        response_rate=rates["response"],
+        resolution_rate=rates["resolution"],
+        satisfaction_rate=rates["satisfaction"],
+        ontime_rate=rates["ontime"],
+        return_rate=_rate(counts["returned"], counts["dispatched"]),
+        extension_rate=_rate(counts["extended"], counts["dispatched"]),
+        repeats=counts["repeats"],
+        score=score,
+    )
 
 
 def possible_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
