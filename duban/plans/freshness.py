@@ -15,11 +15,11 @@ writers call ``plans_changed()`` themselves (the tracking demo and the benchmark
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
 
 from django.db import connection
 
+from duban.core import versions
 from duban.plans.models import PlanVersion
 
 # A few (plan, day) pairs per worker: today's and the days leaders look back at.
@@ -28,17 +28,11 @@ _remembered: OrderedDict = OrderedDict()
 
 
 def plans_changed(**_signal_kwargs) -> None:
-    token = uuid.uuid4().hex
-    if not PlanVersion.objects.filter(pk=1).update(token=token):
-        PlanVersion.objects.update_or_create(pk=1, defaults={"token": token})
+    versions.token_replace(PlanVersion)
 
 
 def version() -> str:
-    token = PlanVersion.objects.filter(pk=1).values_list("token", flat=True).first()
-    if token is None:
-        plans_changed()
-        return version()
-    return token
+    return versions.token_read(PlanVersion)
 
 
 def remembered(plan_id: int, as_of, compute):
@@ -59,15 +53,14 @@ def remembered(plan_id: int, as_of, compute):
 
 
 def connect() -> None:
-    from django.db.models.signals import m2m_changed, post_delete, post_save
+    from django.db.models.signals import m2m_changed
 
     from duban.accounts.models import Department
     from duban.plans.models import Commitment, Plan, ProgressReport
 
-    for model in (Plan, Commitment, ProgressReport, Department):
-        uid = f"plans-freshness-{model._meta.label_lower}"
-        post_save.connect(plans_changed, sender=model, dispatch_uid=uid + "-save")
-        post_delete.connect(plans_changed, sender=model, dispatch_uid=uid + "-delete")
+    versions.replace_on_writes(
+        plans_changed, (Plan, Commitment, ProgressReport, Department), uid="plans-freshness"
+    )
     m2m_changed.connect(
         plans_changed,
         sender=Commitment.co_departments.through,

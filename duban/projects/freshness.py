@@ -15,11 +15,11 @@ Every ORM save and delete is caught by the signals connected in ``ProjectsConfig
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from django.core.cache import cache
 
+from duban.core import versions
 from duban.projects.models import PipelineVersion
 
 # Long enough for a day's cockpit views; the token, not the timeout, keeps figures fresh.
@@ -27,19 +27,11 @@ TIMEOUT = 24 * 3600
 
 
 def pipeline_changed(**_signal_kwargs) -> None:
-    """A new version token. A random token rather than a counter: a rolled-back transaction
-    (or test) can never bring an old token back."""
-    token = uuid.uuid4().hex
-    if not PipelineVersion.objects.filter(pk=1).update(token=token):
-        PipelineVersion.objects.update_or_create(pk=1, defaults={"token": token})
+    versions.token_replace(PipelineVersion)
 
 
 def version() -> str:
-    token = PipelineVersion.objects.filter(pk=1).values_list("token", flat=True).first()
-    if token is None:
-        pipeline_changed()
-        return version()
-    return token
+    return versions.token_read(PipelineVersion)
 
 
 def cached(name: str, *parts, compute: Callable[[], object]):
@@ -53,12 +45,11 @@ def cached(name: str, *parts, compute: Callable[[], object]):
 
 
 def connect() -> None:
-    from django.db.models.signals import post_delete, post_save
-
     from duban.accounts.models import Department
     from duban.projects.models import ApprovalStep, MonthlyReport, Problem, Project
 
-    for model in (Project, ApprovalStep, MonthlyReport, Problem, Department):
-        uid = f"pipeline-freshness-{model._meta.label_lower}"
-        post_save.connect(pipeline_changed, sender=model, dispatch_uid=uid + "-save")
-        post_delete.connect(pipeline_changed, sender=model, dispatch_uid=uid + "-delete")
+    versions.replace_on_writes(
+        pipeline_changed,
+        (Project, ApprovalStep, MonthlyReport, Problem, Department),
+        uid="pipeline-freshness",
+    )
