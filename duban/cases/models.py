@@ -354,10 +354,7 @@ class Case(models.Model):
             .values_list("overdue_at", "department_id", "street")
             .first()
         )
-        if stored is None or stored[0] is None:
-            return None
-        local = timezone.localtime(stored[0])
-        return (local.date().replace(day=1), stored[1] or 0, stored[2])
+        return None if stored is None else bucket_of(*stored)
 
     def refresh_from_db(self, *args, **kwargs):
         super().refresh_from_db(*args, **kwargs)
@@ -470,11 +467,16 @@ def street_of(address: str) -> str:
 OverdueKey = tuple[dt.date, int, str]  # month, department id (0: none), street
 
 
-def overdue_key(case: Case) -> OverdueKey | None:
-    if case.overdue_at is None:
+def bucket_of(overdue_at, department_id, street) -> OverdueKey | None:
+    """The OverdueMonth bucket a case with these values counts in."""
+    if overdue_at is None:
         return None
-    local = timezone.localtime(case.overdue_at)
-    return (local.date().replace(day=1), case.department_id or 0, case.street)
+    month = timezone.localtime(overdue_at).date().replace(day=1)
+    return (month, department_id or 0, street)
+
+
+def overdue_key(case: Case) -> OverdueKey | None:
+    return bucket_of(case.overdue_at, case.department_id, case.street)
 
 
 def overdue_month_apply(before: OverdueKey | None, after: OverdueKey | None) -> None:
