@@ -69,6 +69,14 @@ def add_cases(n: int, seed: int) -> None:
     rollup.rebuild()
 
 
+def _copy(instance, **changes):
+    """An unsaved copy of a model instance with some fields changed."""
+    model = type(instance)
+    fields = {f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields}
+    del fields[model._meta.pk.attname]
+    return model(**{**fields, **changes})
+
+
 def add_projects(target: int) -> None:
     """Copies of the demo's projects, with their approvals and monthly reports, until the
     pipeline holds `target` projects."""
@@ -89,39 +97,18 @@ def add_projects(target: int) -> None:
     with transaction.atomic():
         while count < target:
             copy += 1
-            batch = []
             sources = originals[: target - count]
-            for project in sources:
-                clone = Project(
-                    **{
-                        f.attname: getattr(project, f.attname)
-                        for f in Project._meta.concrete_fields
-                        if f.attname != "id"
-                    }
-                )
-                clone.code = f"{project.code}-C{copy}"
-                batch.append(clone)
-            Project.objects.bulk_create(batch, batch_size=2000)
-            made = {p.code: p for p in Project.objects.filter(code__endswith=f"-C{copy}")}
+            clones = [_copy(project, code=f"{project.code}-C{copy}") for project in sources]
+            # bulk_create sets the primary keys on SQLite and PostgreSQL (RETURNING).
+            Project.objects.bulk_create(clones, batch_size=2000)
             new_reports, new_steps = [], []
-            for project in sources:
-                clone = made[f"{project.code}-C{copy}"]
-                for report in reports.get(project.pk, []):
-                    fields = {
-                        f.attname: getattr(report, f.attname)
-                        for f in MonthlyReport._meta.concrete_fields
-                        if f.attname != "id"
-                    }
-                    fields["project_id"] = clone.pk
-                    new_reports.append(MonthlyReport(**fields))
-                for step in approvals.get(project.pk, []):
-                    fields = {
-                        f.attname: getattr(step, f.attname)
-                        for f in ApprovalStep._meta.concrete_fields
-                        if f.attname != "id"
-                    }
-                    fields["project_id"] = clone.pk
-                    new_steps.append(ApprovalStep(**fields))
+            for project, clone in zip(sources, clones, strict=True):
+                new_reports += [
+                    _copy(report, project_id=clone.pk) for report in reports.get(project.pk, [])
+                ]
+                new_steps += [
+                    _copy(step, project_id=clone.pk) for step in approvals.get(project.pk, [])
+                ]
             MonthlyReport.objects.bulk_create(new_reports, batch_size=5000)
             ApprovalStep.objects.bulk_create(new_steps, batch_size=5000)
             count += len(sources)
