@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from duban import clock
-from duban.cases.models import OPEN_STATUSES, Case, Status
+from duban.cases.models import RUNNING_STATUSES, Case, Status
 
 LABELS = {
     "green": _("on time"),
@@ -73,7 +73,7 @@ def resolution_light(case: Case, now: dt.datetime | None = None) -> Light:
 
 
 # Open and the clock running: the states whose lights can turn yellow or red.
-RUNNING = tuple(s for s in OPEN_STATUSES if s != Status.SUSPENDED)
+RUNNING = RUNNING_STATUSES
 
 
 def overdue_condition(now: dt.datetime) -> Q:
