@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import Count, FilteredRelation, OuterRef, Q, Subquery
+from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 
 from duban import clock
@@ -200,13 +203,20 @@ class CommitmentSummary:
 
 
 def _status_queryset(plan: Plan, as_of: dt.date):
+    """The plan's commitments with their latest approved report as of the date joined in
+    (one lookup of the report per commitment, then a join on its key, rather than one
+    correlated lookup per column) and the latest period filed."""
     cutoff = dt.datetime.combine(as_of, dt.time.max, tzinfo=timezone.get_default_timezone())
-    approved = ProgressReport.objects.filter(
-        commitment=OuterRef("pk"),
-        status=ProgressReport.Status.APPROVED,
-        reviewed_at__lte=cutoff,
-        period_end__lte=as_of,
-    ).order_by("-period_end", "-version")
+    approved = (
+        ProgressReport.objects.filter(
+            commitment=OuterRef("pk"),
+            status=ProgressReport.Status.APPROVED,
+            reviewed_at__lte=cutoff,
+            period_end__lte=as_of,
+        )
+        .order_by("-period_end", "-version")
+        .values("id")[:1]
+    )
     filed = (
         ProgressReport.objects.filter(
             commitment=OuterRef("pk"),
@@ -219,9 +229,7 @@ def _status_queryset(plan: Plan, as_of: dt.date):
     return (
         Commitment.objects.filter(plan=plan)
         .annotate(
-            latest_value=Subquery(approved.values("value")[:1]),
-            latest_period=Subquery(approved.values("period_end")[:1]),
-            latest_done=Subquery(approved.values("done_date")[:1]),
+            latest=FilteredRelation("reports", condition=Q(reports__id=Subquery(approved))),
             latest_filed=Subquery(filed),
         )
         .order_by("id")
@@ -263,6 +271,47 @@ def plan_status(
     return PlanStatus(plan, as_of, rows)
 
 
+class _RowMemo:
+    """The status rows last computed for a plan and day, keyed by the database row each
+    came from, before any conversion. A row's status is a pure function of that row (the
+    commitment's fields, its latest approved report and latest filing), the day, the
+    plan's year and thresholds and the departments; with those in the memo's key, a row
+    that has not changed is reused as it is. After a report is approved, the first view
+    of a 5,000-commitment plan then reads the rows and assesses only the one that changed,
+    instead of converting and assessing all of them.
+
+    Figures computed from Duban's own data (a pipeline metric) are not memoised: they
+    change without their row changing."""
+
+    SIZE = 4  # (plan, day) pairs per worker, as freshness.remembered keeps a few
+
+    def __init__(self) -> None:
+        self._memos: OrderedDict = OrderedDict()
+
+    def get(self, key) -> dict:
+        memo = self._memos.get(key)
+        if memo is None:
+            return {}
+        self._memos.move_to_end(key)
+        return memo
+
+    def put(self, key, rows: dict) -> None:
+        self._memos[key] = rows
+        self._memos.move_to_end(key)
+        while len(self._memos) > self.SIZE:
+            self._memos.popitem(last=False)
+
+    def clear(self) -> None:
+        self._memos.clear()
+
+
+_row_memo = _RowMemo()
+
+_COLUMNS = (*STATUS_FIELDS, "latest__value", "latest__period_end", "latest__done_date")
+_COLUMNS += ("latest_filed",)
+_DATA_SOURCE = STATUS_FIELDS.index("data_source")
+
+
 def _status_rows(
     plan: Plan,
     *,
@@ -271,14 +320,13 @@ def _status_rows(
     commitment_id: int | None = None,
     lead_only: bool = False,
 ) -> list[StatusRow]:
-    from duban.plans.metrics import metric_value
-
     thresholds = pace.Thresholds(
         yellow_ratio=plan.yellow_ratio,
         milestone_red_days=plan.milestone_red_days,
         report_grace_days=plan.report_grace_days,
     )
     queryset = _status_queryset(plan, as_of)
+    whole_plan = commitment_id is None and department_id is None
     if commitment_id is not None:
         queryset = queryset.filter(pk=commitment_id)
     if department_id is not None and lead_only:
@@ -294,38 +342,69 @@ def _status_rows(
         )
     # Departments are few: one query and a dict, rather than a join per row.
     departments = {d.pk: d for d in Department.objects.all()}
-    width = len(STATUS_FIELDS)
+    fields = [f.attname for f in Department._meta.concrete_fields]
+    departments_seen = tuple(
+        tuple(getattr(d, name) for name in fields) for d in departments.values()
+    )
+    values = queryset.values_list(*_COLUMNS)
+    compiler = values.query.get_compiler(values.db)
+    memo_key = (values.db, connection.settings_dict["NAME"], plan.pk, plan.year, as_of)
+    memo_key += (thresholds, departments_seen)
+    previous = _row_memo.get(memo_key)
+    # Rows as the database returns them: the memo's keys. Only rows not in the memo go
+    # through Django's converters (Decimal, date, JSON), which cost as much as the query.
+    raw_rows = [row for chunk in compiler.execute_sql(MULTI) for row in chunk]
+    keys = [raw if _memoisable(raw) else None for raw in raw_rows]
+    found = [previous.get(key) if key is not None else None for key in keys]
+    misses = [raw for raw, row in zip(raw_rows, found, strict=True) if row is None]
+    converted = iter(compiler.results_iter(results=[misses], tuple_expected=True))
+    current = {}
     rows = []
-    for values in queryset.values_list(
-        *STATUS_FIELDS, "latest_value", "latest_period", "latest_done", "latest_filed"
-    ):
-        c = CommitmentSummary(*values[:width])
-        c.lead_department = departments.get(c.lead_department_id)
-        latest_value, latest_period, latest_done, latest_filed = values[width:]
-        target = target_for(c, plan)
-        if c.data_source == DataSource.COMPUTED and c.metric:
-            latest_value, latest_period = metric_value(c.metric, plan.year, as_of), as_of
-        observation = None
-        if latest_period is not None:
-            observation = pace.Observation(latest_period, latest_value, latest_done)
-        assessment = pace.assess(target, observation, as_of, thresholds)
-        overdue = None
-        # Figures are reported every period until achieved; milestones report their done
-        # date, and an undone one shows in its status instead.
-        if (
-            c.data_source == DataSource.MANUAL
-            and c.measure != "milestone"
-            and not assessment.achieved
-        ):
-            due = pace.last_due_period(plan.year, c.cadence, as_of, target.deadline, thresholds)
-            if due is not None and (latest_filed is None or latest_filed < due):
-                overdue = due
-        rows.append(
-            StatusRow(
-                c, assessment, latest_value, latest_period, latest_done, latest_filed, overdue
-            )
-        )
+    for key, row in zip(keys, found, strict=True):
+        if row is None:
+            row = _status_row(next(converted), plan, as_of, thresholds, departments)
+        if key is not None:
+            current[key] = row
+        rows.append(row)
+    if whole_plan:
+        _row_memo.put(memo_key, current)
     return rows
+
+
+def _memoisable(raw: tuple) -> bool:
+    if raw[_DATA_SOURCE] == DataSource.COMPUTED:
+        return False
+    try:
+        hash(raw)
+    except TypeError:  # a driver that returns JSON as a list
+        return False
+    return True
+
+
+def _status_row(
+    values: tuple, plan: Plan, as_of: dt.date, thresholds: pace.Thresholds, departments: dict
+) -> StatusRow:
+    from duban.plans.metrics import metric_value
+
+    width = len(STATUS_FIELDS)
+    c = CommitmentSummary(*values[:width])
+    c.lead_department = departments.get(c.lead_department_id)
+    latest_value, latest_period, latest_done, latest_filed = values[width:]
+    target = target_for(c, plan)
+    if c.data_source == DataSource.COMPUTED and c.metric:
+        latest_value, latest_period = metric_value(c.metric, plan.year, as_of), as_of
+    observation = None
+    if latest_period is not None:
+        observation = pace.Observation(latest_period, latest_value, latest_done)
+    assessment = pace.assess(target, observation, as_of, thresholds)
+    overdue = None
+    # Figures are reported every period until achieved; milestones report their done
+    # date, and an undone one shows in its status instead.
+    if c.data_source == DataSource.MANUAL and c.measure != "milestone" and not assessment.achieved:
+        due = pace.last_due_period(plan.year, c.cadence, as_of, target.deadline, thresholds)
+        if due is not None and (latest_filed is None or latest_filed < due):
+            overdue = due
+    return StatusRow(c, assessment, latest_value, latest_period, latest_done, latest_filed, overdue)
 
 
 def group_by_section(rows: list[StatusRow]) -> list[tuple[str, list[StatusRow]]]:
