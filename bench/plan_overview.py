@@ -37,7 +37,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from duban import clock  # noqa: E402
 from duban.accounts.models import Department, User  # noqa: E402
-from duban.plans import freshness, pace  # noqa: E402
+from duban.plans import freshness, pace, selectors  # noqa: E402
 from duban.plans.models import Commitment, Plan, ProgressReport  # noqa: E402
 from duban.plans.selectors import plan_status  # noqa: E402
 
@@ -153,15 +153,32 @@ def main() -> None:
         f"{queries} queries, "
         f"{size / 1e6:.1f} MB of HTML"
     )
-    median, best, cpu = timed(page, args.runs, before=freshness.plans_changed)
-    print(
-        f"overview page, first view after a change (status computed): median {median:.0f} ms, "
-        f"best {best:.0f} ms, CPU {cpu:.0f} ms"
-    )
-    median, best, cpu = timed(
-        lambda: plan_status(plan, as_of=AS_OF), args.runs, before=freshness.plans_changed
-    )
-    print(f"status selector alone: median {median:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms")
+    revised = iter(ProgressReport.objects.filter(commitment__plan=plan, value__isnull=False))
+
+    def report_revised():
+        # What happens all day: one report's figure changes (a revision approved). The
+        # save replaces the plans' version, so the next view computes the status again.
+        report = next(revised)
+        report.value += 1
+        report.save(update_fields=["value"])
+
+    def forget_everything():
+        # A worker that has not seen the plan on this day: nothing remembered or memoised.
+        freshness._remembered.clear()
+        selectors._row_memo.clear()
+
+    for label, before in (
+        ("first view after a report is revised", report_revised),
+        ("first view in a worker that remembers nothing", forget_everything),
+    ):
+        median, best, cpu = timed(page, args.runs, before=before)
+        print(
+            f"overview page, {label}: median {median:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms"
+        )
+        median, best, cpu = timed(lambda: plan_status(plan, as_of=AS_OF), args.runs, before=before)
+        print(
+            f"  status selector alone: median {median:.0f} ms, best {best:.0f} ms, CPU {cpu:.0f} ms"
+        )
     department = Department.objects.get(code="d1")
     median, best, cpu = timed(
         lambda: client.get(f"/plans/?year=2022&department={department.pk}"), args.runs
