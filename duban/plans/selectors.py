@@ -6,6 +6,7 @@ import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import connection
 from django.db.models import Count, FilteredRelation, OuterRef, Q, Subquery
@@ -15,6 +16,7 @@ from django.utils import timezone
 from duban import clock
 from duban.accounts.models import Department
 from duban.plans import pace
+from duban.plans.metrics import metric_value
 from duban.plans.models import (
     Commitment,
     DataSource,
@@ -128,6 +130,16 @@ class PlanStatus:
         return result
 
 
+@lru_cache(maxsize=16)
+def _year_start(year: int) -> dt.date:
+    return dt.date(year, 1, 1)
+
+
+@lru_cache(maxsize=16)
+def _year_end(year: int) -> dt.date:
+    return dt.date(year, 12, 31)
+
+
 def target_for(commitment: Commitment, plan: Plan) -> pace.Target:
     values = commitment.pace_values or None
     profile = monthly_plan = None
@@ -140,8 +152,8 @@ def target_for(commitment: Commitment, plan: Plan) -> pace.Target:
         comparator=commitment.comparator,
         value=commitment.value,
         upper=commitment.upper,
-        deadline=commitment.deadline or dt.date(plan.year, 12, 31),
-        year_start=dt.date(plan.year, 1, 1),
+        deadline=commitment.deadline or _year_end(plan.year),
+        year_start=_year_start(plan.year),
         baseline=commitment.baseline_value,
         from_baseline=commitment.from_baseline,
         profile=profile,
@@ -384,8 +396,6 @@ def _memoisable(raw: tuple) -> bool:
 def _status_row(
     values: tuple, plan: Plan, as_of: dt.date, thresholds: pace.Thresholds, departments: dict
 ) -> StatusRow:
-    from duban.plans.metrics import metric_value
-
     width = len(STATUS_FIELDS)
     c = CommitmentSummary(*values[:width])
     c.lead_department = departments.get(c.lead_department_id)
