@@ -37,7 +37,7 @@ DEPARTMENTS = [
     ("touzi", "投资促进局"),
 ]
 
-# (username, full name, role, department code)
+# (username, full name, role, department code or None)
 USERS = [
     ("admin", "系统管理员", Role.ADMIN, "duchashi"),
     ("planner", "王督查", Role.PLANNER, "duchashi"),
@@ -48,6 +48,8 @@ USERS = [
     ("chengguan", "刘城管", Role.REPORTER, "chengguan"),
     ("jinrong", "周金融", Role.REPORTER, "jinrong"),
     ("zhengwu", "吴政务", Role.REPORTER, "zhengwu"),
+    # 12345 hotline: enters calls and looks cases up; no department (docs/cases.md).
+    ("operator", "孙话务", Role.OPERATOR, None),
 ]
 
 # Where a commitment's words point to its lead department (牵头单位). A planner reviews
@@ -120,7 +122,7 @@ def demo_users(departments: dict[str, Department]) -> list[User]:
                 username=username,
                 first_name=full_name,
                 role=role,
-                department=departments[code],
+                department=departments[code] if code else None,
                 is_staff=role == Role.ADMIN,
                 is_superuser=role == Role.ADMIN,
                 email=f"{username}@duban.example",

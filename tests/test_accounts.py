@@ -73,5 +73,19 @@ def test_admin_site_only_for_staff(client, owner, admin_user):
     assert client.get("/admin/").status_code == 200
 
 
-def test_role_choices_are_the_four_roles():
-    assert {r.value for r in Role} == {"planner", "reporter", "leader", "admin"}
+def test_role_choices_are_the_five_roles():
+    assert {r.value for r in Role} == {"planner", "reporter", "leader", "admin", "operator"}
+
+
+def test_hotline_operators_are_centre_staff_for_cases_only(owner, planner, leader, dept):
+    from tests.conftest import make_user
+
+    operator = make_user("operator", Role.OPERATOR, None)
+    seated = make_user("seated", Role.OPERATOR, dept)  # even one given a department
+    for user in (operator, seated):
+        assert user.is_operator and user.is_centre_staff
+        assert not user.is_planner and not user.sees_everything and not user.is_leader
+        assert not user.can_view_department(dept.pk)
+        assert not user.can_report_for(dept.pk)
+    assert planner.is_centre_staff and not planner.is_operator
+    assert not leader.is_centre_staff and not owner.is_centre_staff

@@ -44,6 +44,8 @@ class Role(models.TextChoices):
     REPORTER = "reporter", _("Reporter")
     LEADER = "leader", _("Leader")
     ADMIN = "admin", _("Administrator")
+    # 话务员: takes citizens' calls for the centre (docs/cases.md, "Hotline operators").
+    OPERATOR = "operator", _("Hotline operator")
 
 
 class User(AbstractUser):
@@ -70,11 +72,24 @@ class User(AbstractUser):
         return self.role == Role.LEADER
 
     @property
+    def is_operator(self) -> bool:
+        return self.role == Role.OPERATOR
+
+    @property
+    def is_centre_staff(self) -> bool:
+        """The case centre's own people: planners and admins (who dispatch, approve and
+        verify) and hotline operators (who enter and look up cases). They enter cases for
+        callers, open any case and see its reporter's contact data; leaders do not."""
+        return self.role in (Role.PLANNER, Role.ADMIN, Role.OPERATOR)
+
+    @property
     def sees_everything(self) -> bool:
         """Planners, leaders and admins read every department's data."""
         return self.role in (Role.PLANNER, Role.LEADER, Role.ADMIN)
 
     def can_view_department(self, department_id: int | None) -> bool:
+        if self.role == Role.OPERATOR:
+            return False  # operators read cases only, whatever department they belong to
         return self.sees_everything or (
             department_id is not None and department_id == self.department_id
         )

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from duban.accounts.models import Department
-from duban.cases.models import Category, Satisfaction
+from duban.cases.models import Category, Satisfaction, parse_ticket
 
 
 class CaseForm(forms.Form):
@@ -35,8 +37,19 @@ class CaseForm(forms.Form):
     reporter_email = forms.EmailField(label=_("E-mail"), max_length=200, required=False)
 
 
-class StaffCaseForm(CaseForm):
-    """Hotline operators and inspectors file for the citizen."""
+class _ForTheCaller:
+    """Staff file for someone else: the contact fields are the caller's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reporter_name"].label = _("Caller's name")
+        self.fields["reporter_phone"].label = _("Caller's phone")
+        self.fields["reporter_email"].label = _("Caller's e-mail")
+        self.fields["description"].label = _("What the caller reports")
+
+
+class StaffCaseForm(_ForTheCaller, CaseForm):
+    """The centre's planners file for a citizen: a call, an inspector's find, a letter."""
 
     channel = forms.ChoiceField(
         label=_("Channel"),
@@ -46,6 +59,27 @@ class StaffCaseForm(CaseForm):
             ("web", _("Web form")),
         ],
     )
+
+
+class HotlineCaseForm(_ForTheCaller, CaseForm):
+    """A hotline operator enters a call: the channel is the hotline."""
+
+
+class FindForm(forms.Form):
+    """A ticket number as a caller reads it out: full-width digits and dashes (a Chinese
+    input method's) and spaces are accepted."""
+
+    ticket = forms.CharField(label=_("Ticket number"), max_length=40)
+
+    def clean_ticket(self):
+        raw = unicodedata.normalize("NFKC", self.cleaned_data["ticket"])
+        raw = re.sub(r"\s+", "", raw).replace("—", "-").replace("–", "-")
+        parsed = parse_ticket(raw)
+        if parsed is None:
+            raise forms.ValidationError(
+                _("A ticket number is the day and the case number, like 20220930-123.")
+            )
+        return parsed
 
 
 class FeedbackForm(forms.Form):

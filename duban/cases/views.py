@@ -20,7 +20,15 @@ from django.views.decorators.http import require_POST
 from duban import clock
 from duban.accounts.models import Department
 from duban.cases import selectors, services
-from duban.cases.forms import ActionForm, CaseForm, FeedbackForm, KpiForm, StaffCaseForm
+from duban.cases.forms import (
+    ActionForm,
+    CaseForm,
+    FeedbackForm,
+    FindForm,
+    HotlineCaseForm,
+    KpiForm,
+    StaffCaseForm,
+)
 from duban.cases.lights import resolution_light, response_light
 from duban.cases.models import Case, CasePhoto, Category, Channel, Pending, Status
 
@@ -43,9 +51,20 @@ def _bad(request, exc: ValidationError):
 def index(request):
     if not request.user.is_authenticated:
         return redirect("cases:new")
+    if request.user.is_operator:
+        return redirect("cases:hotline")
     if request.user.sees_everything:
         return redirect("cases:desk")
     return redirect("cases:queue")
+
+
+def _refuse_operator(user, what: str) -> None:
+    """Hotline operators enter and look up cases; the rest of the workflow is the
+    dispatchers' and the departments'. `what` says what was refused."""
+    if user.is_operator:
+        raise PermissionDenied(
+            _("%(what)s: not for hotline operators, who enter and look up cases.") % {"what": what}
+        )
 
 
 def _attributes_from(post) -> dict:
@@ -72,9 +91,11 @@ def attributes_fields(request):
 
 @never_cache
 def new(request):
-    """File a case. Anyone may, without logging in; staff file for a caller (hotline)."""
-    staff = request.user.is_authenticated and request.user.is_planner
-    form_class = StaffCaseForm if staff else CaseForm
+    """File a case. Anyone may, without logging in; the centre's staff file for a caller
+    (registered at once): operators on the hotline, planners on any staff channel."""
+    user = request.user
+    staff = user.is_authenticated and user.is_centre_staff
+    form_class = (HotlineCaseForm if user.is_operator else StaffCaseForm) if staff else CaseForm
     if request.method != "POST":
         return render(request, "cases/new.html", {"form": form_class(), "staff": staff})
     form = form_class(request.POST)
@@ -86,7 +107,8 @@ def new(request):
         try:
             intake = services.case_create(
                 category=category,
-                channel=data.get("channel") or Channel.WEB,
+                channel=data.get("channel")
+                or (Channel.HOTLINE if staff and user.is_operator else Channel.WEB),
                 description=data["description"],
                 address=data["address"],
                 lat=data.get("lat"),
@@ -172,9 +194,48 @@ def track(request, token: str):
 
 
 @login_required
+def hotline(request):
+    """A hotline operator's page: take a call (enter a case), find a case by its ticket
+    number to answer a caller, and the cases they entered last. Planners file for callers
+    too and may use it."""
+    if not request.user.is_centre_staff:
+        raise PermissionDenied(_("The hotline page is for the centre's operators."))
+    return render(
+        request,
+        "cases/hotline.html",
+        {"find_form": FindForm(), "page": selectors.entered_by(request.user)},
+    )
+
+
+@login_required
+@never_cache
+def find(request):
+    """Find a case by its ticket number (a caller reads it out): to its page when the user
+    may see it. A malformed number is a 400, an unknown one a 404, both with the form."""
+    if "ticket" not in request.GET:
+        return render(request, "cases/find.html", {"find_form": FindForm()})
+    form = FindForm(request.GET)
+    status = 400
+    if form.is_valid():
+        day, number = form.cleaned_data["ticket"]
+        case = selectors.case_by_ticket(day, number)
+        if case is not None:
+            if not _viewable(request.user, case):
+                raise PermissionDenied(_("This case belongs to another department."))
+            return redirect("cases:detail", pk=case.pk)
+        form.add_error(
+            "ticket",
+            _("No case has the ticket number %(ticket)s.") % {"ticket": f"{day:%Y%m%d}-{number}"},
+        )
+        status = 404
+    return render(request, "cases/find.html", {"find_form": form}, status=status)
+
+
+@login_required
 def desk(request):
     """The centre's dispatch desk: new cases with their suggested department, requests
     waiting for approval, and what is overdue per department."""
+    _refuse_operator(request.user, _("The dispatch desk"))
     if not request.user.sees_everything:
         raise PermissionDenied(_("The dispatch desk is for the centre."))
     try:
@@ -211,6 +272,7 @@ def desk(request):
 def queue(request):
     """A department's cases. Reporters see their own department only."""
     user = request.user
+    _refuse_operator(user, _("Department queues"))
     code = services.clean_text(request.GET.get("department"))[:20]
     if user.sees_everything:
         department = get_object_or_404(Department, code=code) if code else None
@@ -255,8 +317,14 @@ def queue(request):
 
 
 def _viewable(user, case: Case) -> bool:
-    return user.sees_everything or (
-        case.department_id is not None and user.department_id == case.department_id
+    """Who opens a case: the centre's staff (operators included) and leaders, any case;
+    a department's reporters, the cases it handles."""
+    if user.is_centre_staff or user.sees_everything:
+        return True
+    return (
+        user.role == "reporter"
+        and case.department_id is not None
+        and user.department_id == case.department_id
     )
 
 
@@ -267,8 +335,11 @@ def _detail_context(request, case: Case) -> dict:
         "case": case,
         "events": case.events.select_related("department"),
         "photos": case.photos.all(),
-        "show_private": user.is_planner or handler,
+        # The reporter's contact: the centre's staff (operators call back) and the
+        # handling department; never leaders (docs/cases.md, Privacy).
+        "show_private": user.is_centre_staff or handler,
         "is_centre": user.is_planner,
+        "is_operator": user.is_operator,
         "is_handler": handler,
         "response_light": response_light(case),
         "resolution_light": resolution_light(case),
@@ -345,6 +416,7 @@ def act(request, pk: int):
     case = get_object_or_404(Case.objects.select_related("category"), pk=pk)
     if not _viewable(request.user, case):
         raise PermissionDenied(_("This case belongs to another department."))
+    _refuse_operator(request.user, _("Workflow steps"))
     form = ActionForm(request.POST)
     if not form.is_valid():
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
@@ -373,6 +445,7 @@ def photo(request, pk: int):
 
 @login_required
 def kpi(request):
+    _refuse_operator(request.user, _("KPIs"))
     if not request.user.sees_everything:
         raise PermissionDenied(_("KPIs are for the centre and leaders."))
     form = KpiForm(request.GET or None, today=clock.today())

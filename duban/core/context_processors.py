@@ -17,6 +17,13 @@ def _link(items, label, name):
 def _nav(user):
     if not user.is_authenticated:
         return []
+    if user.is_operator:
+        # What a hotline operator can use, and nothing else (accounts.middleware).
+        return [
+            (_("Hotline"), reverse("cases:hotline")),
+            (_("Take a call"), reverse("cases:new")),
+            (_("Find a case"), reverse("cases:find")),
+        ]
     items = [(_("Home"), reverse("core:home"))]
     items.append((_("Plan"), reverse("plans:overview")))
     if user.is_planner:
