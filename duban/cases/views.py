@@ -30,7 +30,7 @@ from duban.cases.forms import (
     StaffCaseForm,
 )
 from duban.cases.lights import resolution_light, response_light
-from duban.cases.models import Case, CasePhoto, Category, Channel, Pending, Status
+from duban.cases.models import Case, CasePhoto, Category, Channel, Pending, Status, parse_ticket
 
 ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 
@@ -190,6 +190,22 @@ def track(request, token: str):
         "response_light": response_light(case),
         "resolution_light": resolution_light(case),
     }
+    surviving = None
+    if case.duplicate_of_id is not None:
+        # Merged: the case that goes on, shown here, on this citizen's own page, with its
+        # public facts and steps only. Its tracking link is the other citizen's secret,
+        # and its description, address and reporter are theirs: none of them is shown.
+        surviving = (
+            Case.objects.select_related("category", "department")
+            .filter(pk=case.duplicate_of_id)
+            .first()
+        )
+    if surviving is not None:
+        context.update(
+            surviving=surviving,
+            surviving_light=resolution_light(surviving),
+            surviving_events=surviving.events.filter(public=True).select_related("department"),
+        )
     return render(request, "cases/track.html", context, status=status)
 
 
@@ -328,12 +344,24 @@ def _viewable(user, case: Case) -> bool:
     )
 
 
+def _timeline(case: Case) -> list:
+    """The steps, each merge step with the pk of the other case it names (its note is
+    that case's ticket number), for a link."""
+    events = list(case.events.select_related("department"))
+    for event in events:
+        event.other_case = None
+        if event.kind in ("merge", "merged"):
+            parsed = parse_ticket(event.note)
+            event.other_case = parsed[1] if parsed else None
+    return events
+
+
 def _detail_context(request, case: Case) -> dict:
     user = request.user
     handler = user.role == "reporter" and user.department_id == case.department_id
     return {
         "case": case,
-        "events": case.events.select_related("department"),
+        "events": _timeline(case),
         "photos": case.photos.all(),
         # The reporter's contact: the centre's staff (operators call back) and the
         # handling department; never leaders (docs/cases.md, Privacy).
@@ -341,6 +369,8 @@ def _detail_context(request, case: Case) -> dict:
         "is_centre": user.is_planner,
         "is_operator": user.is_operator,
         "is_handler": handler,
+        # Reports merged into this case (the first 50: a loud problem gathers many).
+        "merged": list(case.duplicates.order_by("id")[:50]),
         "response_light": response_light(case),
         "resolution_light": resolution_light(case),
         "departments": Department.objects.all(),
