@@ -44,6 +44,7 @@ def test_an_operator_enters_a_call_on_the_hotline(login, friday, category, opera
     assert received.actor == operator and received.actor_label
     assert case.ticket in response.content.decode()
     assert f"/cases/{case.pk}/" in response.content.decode()  # "open the case"
+    assert "Read the ticket number out to the caller" in response.content.decode()
     # Bad input is a form error, never a traceback.
     bad = client.post("/cases/new/", form_data(category, description="", reporter_phone="x"))
     assert bad.status_code == 400 and Case.objects.count() == 1
