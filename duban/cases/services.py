@@ -291,12 +291,13 @@ def _store_photos(case, checked, *, stage, at):
 def _earlier_submission(api_client, external_id: str) -> Case | None:
     """The case this client already filed under this external id (almost always none).
     The id is looked up in plain SQL on the partial unique index, whose condition is
-    repeated so that SQLite uses the index (it cannot infer the condition from the
-    equality) instead of scanning every case of the client."""
+    repeated word for word as the index states it (`NOT (external_id = '')`): SQLite uses
+    a partial index only when the query repeats its condition in the same form (with
+    `external_id <> ''` it scanned every case of the client)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {Case._meta.db_table} WHERE api_client_id = %s "
-            "AND external_id = %s AND external_id <> '' LIMIT 1",
+            "AND external_id = %s AND NOT (external_id = '') LIMIT 1",
             [api_client.pk, external_id],
         )
         row = cursor.fetchone()
