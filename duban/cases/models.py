@@ -363,6 +363,8 @@ class Case(models.Model):
     def save(self, *args, **kwargs):
         from django.db import transaction
 
+        from duban.cases.sql import insert_row
+
         self.overdue_at = overdue_at_of(self)
         self.street = street_of(self.address)
         if kwargs.get("update_fields") is not None:
@@ -370,7 +372,9 @@ class Case(models.Model):
         before, after = self._stored_overdue_key(), overdue_key(self)
         # No savepoint inside the services' transactions: a case write stays one round trip.
         with transaction.atomic(savepoint=False):
-            super().save(*args, **kwargs)
+            # A new case (every intake) is inserted in plain SQL, the same row the ORM writes.
+            if args or kwargs or not insert_row(self):
+                super().save(*args, **kwargs)
             if before != after:
                 overdue_month_apply(before, after)
         self._overdue_key = after
@@ -482,19 +486,30 @@ def overdue_key(case: Case) -> OverdueKey | None:
 def overdue_month_apply(before: OverdueKey | None, after: OverdueKey | None) -> None:
     """Move a case's count from one bucket to another, rows in key order (one lock order
     for every writer)."""
-    changes = sorted([(key, delta) for key, delta in ((before, -1), (after, 1)) if key is not None])
-    for (month, department, street), delta in changes:
-        bucket = OverdueMonth.objects.filter(month=month, department_key=department, street=street)
-        if not bucket.update(n=models.F("n") + delta):
-            from django.db import IntegrityError, transaction
+    from django.db import connection
 
-            try:
-                with transaction.atomic():
-                    OverdueMonth.objects.create(
-                        month=month, department_key=department, street=street, n=delta
-                    )
-            except IntegrityError:  # another transaction made the row first
-                bucket.update(n=models.F("n") + delta)
+    changes = sorted([(key, delta) for key, delta in ((before, -1), (after, 1)) if key is not None])
+    # Plain SQL for the update: it runs in every write of a running case.
+    table = connection.ops.quote_name(OverdueMonth._meta.db_table)
+    sql = f"UPDATE {table} SET n = n + %s WHERE month = %s AND department_key = %s AND street = %s"
+    for (month, department, street), delta in changes:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql, [delta, connection.ops.adapt_datefield_value(month), department, street]
+            )
+            if cursor.rowcount:
+                continue
+        from django.db import IntegrityError, transaction
+
+        try:
+            with transaction.atomic():
+                OverdueMonth.objects.create(
+                    month=month, department_key=department, street=street, n=delta
+                )
+        except IntegrityError:  # another transaction made the row first
+            OverdueMonth.objects.filter(
+                month=month, department_key=department, street=street
+            ).update(n=models.F("n") + delta)
 
 
 def overdue_month_rebuild() -> None:

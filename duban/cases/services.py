@@ -35,6 +35,7 @@ from duban.cases.models import (
     Status,
     WorkdayCalendar,
 )
+from duban.cases.sql import insert_row
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
 from duban.core.uploads import IMAGES, upload_check
 
@@ -255,7 +256,7 @@ def _start_clock(case: Case, start: dt.datetime, calendar: WorkCalendar) -> None
 
 
 def _event(case, *, kind, actor, at, from_status="", note="", public=True, department=None):
-    return CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         kind=kind,
         at=at,
@@ -267,6 +268,9 @@ def _event(case, *, kind, actor, at, from_status="", note="", public=True, depar
         note=(note or "")[:1000],
         public=public,
     )
+    if not insert_row(event):  # plain SQL: every step of every case writes one
+        event.save(force_insert=True)
+    return event
 
 
 def photos_check(photos) -> list:

@@ -1,0 +1,132 @@
+"""Plain-SQL writes for the rows every intake makes (the case, its event).
+
+`insert_row(instance)` stores a new model instance as `Model.save()` does — each field's
+`pre_save(add=True)` and `get_db_prep_save`, the primary key read back — with an INSERT
+statement made once per process, model and database instead of compiled by the ORM on
+every call (the compilation costs several times the statement on these machines). It
+sends no signals; a model that has `pre_save`/`post_save` receivers is saved by the ORM.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import CharField, Field, Model, TextField
+from django.db.models.signals import post_save, pre_save
+
+_prepared: dict[tuple[str, type], tuple[list, str, bool]] = {}
+
+
+def _as_given(field) -> bool:
+    """True for Django's own text fields (CharField, TextField and their subclasses such as
+    EmailField): get_db_prep_save() returns a str as it is."""
+    cls = type(field)
+    return (
+        isinstance(field, (CharField, TextField))
+        and cls.__module__.startswith("django.")
+        and cls.pre_save is Field.pre_save
+        and cls.get_db_prep_save is Field.get_db_prep_save
+        and cls.get_db_prep_value is Field.get_db_prep_value
+        and cls.get_prep_value in (CharField.get_prep_value, TextField.get_prep_value)
+    )
+
+
+def _statement(model: type[Model]) -> tuple[list, str, bool] | None:
+    """The INSERT of a model and how to read each column's value; None when the model must
+    be saved by the ORM (a primary key that is not an auto field, parents, database
+    defaults)."""
+    key = (connection.alias, model)
+    if key not in _prepared:
+        meta = model._meta
+        fields = [
+            f
+            for f in meta.local_concrete_fields
+            if f is not meta.auto_field and not getattr(f, "generated", False)
+        ]
+        if (
+            meta.auto_field is None
+            or meta.parents
+            or any(f.has_db_default() for f in meta.concrete_fields)
+        ):
+            _prepared[key] = None
+            return None
+        quote = connection.ops.quote_name
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        returning = bool(connection.features.can_return_columns_from_insert)
+        if returning:
+            sql += f" RETURNING {quote(meta.pk.column)}"
+        # Django's own fields store None as NULL, and its text fields a str as it is:
+        # only the other values need the field's conversion.
+        columns = [
+            (f, f.attname, _as_given(f), type(f).__module__.startswith("django.")) for f in fields
+        ]
+        _prepared[key] = (columns, sql, returning)
+    return _prepared[key]
+
+
+def insert_row(instance: Model) -> bool:
+    """INSERT a new instance (primary key unset) and set its key, as save() would; False
+    (nothing done) when the model must be saved by the ORM instead (see _statement, and
+    models with pre_save or post_save receivers)."""
+    model = type(instance)
+    if instance.pk is not None or not instance._state.adding:
+        return False
+    prepared = _statement(model)
+    if prepared is None or pre_save.has_listeners(model) or post_save.has_listeners(model):
+        return False
+    columns, sql, returning = prepared
+    values = []
+    for field, attname, as_given, none_as_null in columns:
+        value = getattr(instance, attname) if as_given else field.pre_save(instance, True)
+        if (value is None and none_as_null) or (as_given and type(value) is str):
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True
+
+
+_client_select: dict[str, tuple] = {}
+
+
+def api_client_for_key(raw: str | None, *, scope: str):
+    """`accounts.tokens.api_client_for_key` in plain SQL (it runs on every API and Open311
+    intake; the ORM's compilation of the query costs more than the query): the active
+    client with this key and scope, or None. Its department is read on access."""
+    from duban.accounts.models import ApiClient
+    from duban.accounts.tokens import key_hash
+
+    if not raw or len(raw) > 200:
+        return None
+    prepared = _client_select.get(connection.alias)
+    if prepared is None:
+        meta = ApiClient._meta
+        quote = connection.ops.quote_name
+        columns = [f.get_col(meta.db_table) for f in meta.concrete_fields]
+        sql = (
+            f"SELECT {', '.join(quote(c.target.column) for c in columns)} "
+            f"FROM {quote(meta.db_table)} WHERE key_hash = %s AND scope = %s AND is_active"
+        )
+        converters = [
+            (i, connection.ops.get_db_converters(c) + c.get_db_converters(connection), c)
+            for i, c in enumerate(columns)
+        ]
+        names = [f.attname for f in meta.concrete_fields]
+        prepared = _client_select[connection.alias] = (sql, [x for x in converters if x[1]], names)
+    sql, converters, names = prepared
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_hash(raw), str(scope)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, functions, column in converters:
+        for convert in functions:
+            values[i] = convert(values[i], column, connection)
+    return ApiClient.from_db(connection.alias, names, values)
