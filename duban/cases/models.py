@@ -55,21 +55,6 @@ class CalendarDay(models.Model):
         return f"{self.date} {self.name}"
 
 
-class Stamp(models.Model):
-    """A version of a group of tables that workers keep in memory: ``calendar``
-    (WorkdayCalendar, CalendarDay) and ``catalogue`` (Category, Attribute). Triggers of
-    migration 0004 give a group's row a new random value whenever a row of its tables is
-    inserted, updated or deleted, by any means (the services, the admin, a migration, plain
-    SQL). A worker reloads its copy when the stamp differs. Random, not a counter, so a
-    rolled-back change never brings back a value that named other contents."""
-
-    name = models.CharField(max_length=20, primary_key=True)
-    version = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.version}"
-
-
 class LimitUnit(models.TextChoices):
     HOURS = "hours", _("hours")
     WORKING_HOURS = "working_hours", _("working hours")

@@ -181,19 +181,16 @@ def _coordinate(value, name: str, limit: int) -> Decimal | None:
 # -- tables kept in memory --------------------------------------------------------------
 # The working-day calendar and the service catalogue are read on every intake and change
 # rarely. Each worker keeps a copy, valid while the group's stamp in the database (changed
-# by triggers on every write of its tables, migration 0004) is the one read with it: one
+# by triggers on every write of its tables, duban.core.stamps) is the one read with it: one
 # small query instead of reading the tables. Contents are read after the stamp, so they are
 # never older than the stamp they are kept under.
 _memo: dict[tuple[str, str], tuple[int, object]] = {}
 
 
 def _stamp(name: str) -> int | None:
-    if connection.vendor not in ("sqlite", "postgresql"):
-        return None  # no triggers there: read the tables every time
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM cases_stamp WHERE name = %s", [name])
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    from duban.core import stamps
+
+    return stamps.read(name, using=connection.alias)  # None: read the tables every time
 
 
 def _memo_for(name: str, fresh):

@@ -6,8 +6,3 @@ class PlansConfig(AppConfig):
     name = "duban.plans"
     label = "plans"
     verbose_name = _("Plans and commitments")
-
-    def ready(self) -> None:
-        from duban.plans import freshness
-
-        freshness.connect()

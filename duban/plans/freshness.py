@@ -1,16 +1,17 @@
-"""The status of a whole plan, remembered per worker under the plan data's version.
+"""The status of a whole plan, remembered per worker under the plans' and the pipeline's
+stamps.
 
 Every view of the overview, the cockpit and the evaluation needs the status of every
 commitment as of a day: with 5,000 commitments that is most of a page's time, while the
 data behind it change a few times an hour (a report approved, a commitment assigned). So a
-worker keeps the rows it computed, in memory, under a key holding the day and two version
-tokens: the plans' (replaced by every save or delete of a plan, a commitment, its
-co-departments, a progress report or a department, in the same transaction) and the
-pipeline's (the figures of commitments computed from projects). A change that commits
-changes the key: remembered rows are never served after the data behind them changed.
-
-Signals catch every ORM save and delete (cache invalidation, not business logic); bulk
-writers call ``plans_changed()`` themselves (the tracking demo and the benchmarks do).
+worker keeps the rows it computed, in memory, under a key holding the day and two stamps
+(``duban.core.stamps``): the plans' and the pipeline's (the figures of commitments computed
+from projects). Database triggers renew the plans' stamp, in the writer's transaction, on
+every insert, update or delete of a plan, a commitment, its co-departments, a progress
+report or a department — through the services, bulk writes, the admin or plain SQL alike.
+The stamps are read before the rows are computed, so a change that commits changes the
+key: remembered rows are never served after the data behind them changed. Writers have
+nothing to call.
 """
 
 from __future__ import annotations
@@ -19,28 +20,30 @@ from collections import OrderedDict
 
 from django.db import connection
 
-from duban.core import versions
-from duban.plans.models import PlanVersion
+from duban.core import stamps
 
 # A few (plan, day) pairs per worker: today's and the days leaders look back at.
 SIZE = 8
 _remembered: OrderedDict = OrderedDict()
 
 
-def plans_changed(**_signal_kwargs) -> None:
-    versions.token_replace(PlanVersion)
+def plans_changed() -> None:
+    """Renew the plans' stamp by hand. No writer needs it (triggers do it); tests and
+    benchmarks use it to measure the computing path."""
+    stamps.renew("plans", using=connection.alias)
 
 
-def version() -> str:
-    return versions.token_read(PlanVersion)
+def version() -> int | None:
+    return stamps.read("plans", using=connection.alias)
 
 
 def remembered(plan_id: int, as_of, compute):
-    """compute(), or the rows this worker computed for the same plan, day and versions."""
-    from duban.projects import freshness as pipeline
-
-    key = (connection.alias, connection.settings_dict["NAME"], plan_id, as_of)
-    key += (version(), pipeline.version())
+    """compute(), or the rows this worker computed for the same plan, day and stamps
+    (computed every time where there are no stamps to trust)."""
+    versions = stamps.read_many(("plans", "pipeline"), using=connection.alias)
+    if versions is None:
+        return list(compute())
+    key = (connection.alias, connection.settings_dict["NAME"], plan_id, as_of, versions)
     rows = _remembered.get(key)
     if rows is None:
         rows = compute()
@@ -50,19 +53,3 @@ def remembered(plan_id: int, as_of, compute):
     else:
         _remembered.move_to_end(key)
     return list(rows)
-
-
-def connect() -> None:
-    from django.db.models.signals import m2m_changed
-
-    from duban.accounts.models import Department
-    from duban.plans.models import Commitment, Plan, ProgressReport
-
-    versions.replace_on_writes(
-        plans_changed, (Plan, Commitment, ProgressReport, Department), uid="plans-freshness"
-    )
-    m2m_changed.connect(
-        plans_changed,
-        sender=Commitment.co_departments.through,
-        dispatch_uid="plans-freshness-co-departments",
-    )

@@ -372,16 +372,3 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "kind", "key"], name="notification_once"),
         ]
-
-
-class PlanVersion(models.Model):
-    """One row whose token changes, in the same transaction, with every write to plans,
-    commitments, their co-departments, progress reports or departments (see
-    ``duban.plans.freshness``): a worker keeps the status of a plan it computed under it."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    token = models.CharField(max_length=32)
-
-    class Meta:
-        verbose_name = _("plan version")
-        verbose_name_plural = _("plan versions")

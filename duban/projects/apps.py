@@ -6,8 +6,3 @@ class ProjectsConfig(AppConfig):
     name = "duban.projects"
     label = "projects"
     verbose_name = _("Projects")
-
-    def ready(self) -> None:
-        from duban.projects import freshness
-
-        freshness.connect()

@@ -311,16 +311,3 @@ class Problem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()}: {self.description[:40]}"
-
-
-class PipelineVersion(models.Model):
-    """One row whose token changes, in the same transaction, with every write to the
-    pipeline (see ``duban.projects.freshness``): aggregates of the pipeline are cached
-    under it, so a cached figure can never outlive the data it was computed from."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    token = models.CharField(max_length=32)
-
-    class Meta:
-        verbose_name = _("pipeline version")
-        verbose_name_plural = _("pipeline versions")

@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from duban.cases import services
-from duban.cases.models import Attribute, CalendarDay, Category, Stamp
+from duban.cases.models import Attribute, CalendarDay, Category
+from duban.core.models import Stamp
 
 from .conftest import at
 

@@ -13,10 +13,12 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from duban.accounts.models import Department
 from duban.cases import rollup
 from duban.cases import services as cases
 from duban.plans import tracking
 from duban.projects import freshness
+from duban.projects.models import MonthlyReport, Project
 from tests.conftest import make_user
 from tests.plans.factories import approved_report, make_commitment, make_plan
 from tests.projects.conftest import make_project, make_report
@@ -144,7 +146,7 @@ def test_cockpit_queries_do_not_grow_with_the_data(
 
 
 def test_cached_pipeline_figures_change_with_every_write(client, db, at_sep, leader, dept):
-    """The pipeline panel is cached under the pipeline's version: any save or delete of a
+    """The pipeline panel is cached under the pipeline's stamp: any save or delete of a
     project, report or department shows at once."""
     make_plan(2022)
     client.force_login(leader)
@@ -168,4 +170,41 @@ def test_cached_pipeline_figures_change_with_every_write(client, db, at_sep, lea
     dept.save()
     assert panel()["late"][0]["department"] == "改名后的单位"
     late.delete()
+    assert panel()["investment"].completed == before
+
+
+def test_cached_pipeline_figures_follow_bulk_and_plain_sql_writes(client, db, at_sep, leader, dept):
+    """bulk_create, queryset.update() and .delete() and plain SQL send no signals and call
+    nothing: the triggers renew the pipeline's stamp all the same."""
+    make_plan(2022)
+    client.force_login(leader)
+
+    def panel():
+        response = client.get(f"/cockpit/?as_of={SEP}")
+        assert response.status_code == 200
+        return response.context["projects"]
+
+    late = make_project(dept, "L-1", start_planned=dt.date(2022, 5, 1))
+    assert panel()["late_count"] == 1
+    stamp = freshness.version()
+    template = Project.objects.get(pk=late.pk)
+    template.pk, template.code = None, "L-2"
+    Project.objects.bulk_create([template])
+    assert freshness.version() != stamp
+    assert panel()["late_count"] == 2
+    Project.objects.filter(code="L-2").update(start_actual=dt.date(2022, 6, 3))
+    assert panel()["late_count"] == 1
+    before = panel()["investment"].completed
+    report = make_report(late, dt.date(2022, 8, 31), 3_000_000, 3_000_000)
+    assert panel()["investment"].completed == before + 3_000_000
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE projects_monthlyreport SET month_investment = %s, cumulative_investment = %s"
+            " WHERE id = %s",
+            [5_000_000, 5_000_000, report.pk],
+        )
+    assert panel()["investment"].completed == before + 5_000_000
+    Department.objects.filter(pk=dept.pk).update(name="改名后的单位")
+    assert panel()["late"][0]["department"] == "改名后的单位"
+    MonthlyReport.objects.filter(pk=report.pk).delete()
     assert panel()["investment"].completed == before
