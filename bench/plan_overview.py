@@ -102,7 +102,6 @@ def build(n: int) -> Plan:
                 )
             )
     ProgressReport.objects.bulk_create(reports, batch_size=2000)
-    freshness.plans_changed()  # bulk_create sends no signals
     return plan
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from duban import clock
 from duban.audit.services import audit_record
-from duban.plans import freshness, pace, tracking
+from duban.plans import pace, tracking
 from duban.plans.models import Commitment, Plan, ProgressReport, SupervisionNotice
 from duban.plans.selectors import target_for
 
@@ -101,8 +101,6 @@ def build_tracking_demo(*, plan: Plan, planner, as_of: dt.date) -> str:
                 continue
             reports.extend(_reports_for(commitment, plan, rng, thresholds, as_of))
         ProgressReport.objects.bulk_create(reports, batch_size=500)
-        # bulk_create sends no signals: the remembered plan statuses are told here.
-        freshness.plans_changed()
         audit_record(
             actor=planner,
             action="demo.progress_load",

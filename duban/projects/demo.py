@@ -16,7 +16,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from duban.audit.services import audit_record
-from duban.projects import freshness
 from duban.projects.models import (
     ApprovalStep,
     MonthlyReport,
@@ -354,8 +353,6 @@ def build_projects_demo(*, departments: dict, progress=None) -> str:
                 problem.closed_on = min(AS_OF, resolved + dt.timedelta(days=3))
         problems.append(problem)
     Problem.objects.bulk_create(problems)
-    # bulk_create sends no signals: tell the cached pipeline aggregates ourselves.
-    freshness.pipeline_changed()
     with transaction.atomic():
         audit_record(
             actor=None,
