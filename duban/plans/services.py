@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -386,6 +386,8 @@ def report_import_approve(*, report_import: ReportImport, actor) -> list[Commitm
 
 def commitment_assign(*, commitment: Commitment, actor, lead, co=None) -> Commitment:
     """Set the lead department (牵头单位) and, when given, the co-departments (配合单位)."""
+    if not getattr(actor, "is_planner", False):
+        raise PermissionDenied(_("Only the supervision office assigns commitments."))
     if lead is None:
         raise ValidationError(_("Choose a lead department."))
     co = list(co) if co is not None else None
@@ -422,8 +424,8 @@ def commitment_configure(*, commitment: Commitment, actor, **changes) -> Commitm
     from duban.plans import pace
     from duban.plans.metrics import registry
 
-    if not actor.is_planner:
-        raise ValidationError(_("Only the supervision office configures tracking."))
+    if not getattr(actor, "is_planner", False):
+        raise PermissionDenied(_("Only the supervision office configures tracking."))
     unknown = set(changes) - set(TRACKING_FIELDS)
     if unknown:
         raise ValidationError(

@@ -113,7 +113,9 @@ def plan_export(status: PlanStatus) -> bytes:
     return buffer.getvalue()
 
 
-def template_export(commitments: list[Commitment], period_end: dt.date) -> bytes:
+def template_export(commitments: list[Commitment], year: int) -> bytes:
+    """The offline template: a row per commitment, each for the latest period of its own
+    cadence that has ended (a quarterly one's quarter end, not last month's end)."""
     book = Workbook()
     sheet = book.active
     sheet.title = "progress"
@@ -121,6 +123,7 @@ def template_export(commitments: list[Commitment], period_end: dt.date) -> bytes
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for c in commitments:
+        period_end = current_period(c.cadence, year) or pace.periods(year, c.cadence)[0]
         sheet.append(
             [
                 c.pk,

@@ -20,6 +20,7 @@ from duban.core.uploads import EVIDENCE, upload_check
 from duban.plans import pace
 from duban.plans.models import (
     Commitment,
+    DataSource,
     Evidence,
     Notification,
     ProgressReport,
@@ -99,6 +100,19 @@ def _check_reporter(actor, commitment: Commitment, *, via_api_department=None) -
         )
 
 
+def _check_manual(commitment: Commitment) -> None:
+    # A figure Duban computes from its own data (a pipeline metric) is never filed by
+    # hand: the status would ignore the report, and the reporter would believe it counted.
+    if commitment.data_source == DataSource.COMPUTED:
+        raise ValidationError(
+            _(
+                "This commitment's figure is computed by Duban from its own data "
+                "(%(metric)s); there is nothing to report by hand."
+            )
+            % {"metric": commitment.metric}
+        )
+
+
 def progress_save(
     *,
     commitment: Commitment,
@@ -118,6 +132,7 @@ def progress_save(
     A draft is edited in place; a returned or approved report is revised as a new version
     (the old one is kept); a report awaiting review cannot change until it is reviewed."""
     _check_reporter(actor, commitment, via_api_department=via_api_department)
+    _check_manual(commitment)
     period_validate(commitment, period_end)
     _figures_validate(commitment, value, done_date)
     now = clock.now()
@@ -176,6 +191,7 @@ def progress_save(
 
 def progress_submit(*, report: ProgressReport, actor) -> ProgressReport:
     _check_reporter(actor, report.commitment)
+    _check_manual(report.commitment)
     if report.status != Status.DRAFT:
         raise ValidationError(_("Only a draft can be submitted."))
     _figures_validate(report.commitment, report.value, report.done_date)
@@ -386,7 +402,7 @@ def notice_close(*, notice: SupervisionNotice, actor) -> SupervisionNotice:
 
 def supervision_sweep(*, plan, actor=None) -> list[SupervisionNotice]:
     """Draft a notice for every commitment that is red or whose report is overdue, as of
-    the clock's today. Run daily (`duban supervise`); drafting is idempotent."""
+    the clock's today. Run daily (`duban plan supervise`); drafting is idempotent."""
     from duban.plans.selectors import plan_status
 
     drafted = []

@@ -10,7 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -30,6 +31,8 @@ from duban.plans.forms import (
 )
 from duban.plans.models import (
     Commitment,
+    DataSource,
+    Evidence,
     Notification,
     Plan,
     ProgressReport,
@@ -138,10 +141,11 @@ def bulk_assign(request, year: int):
         return HttpResponseBadRequest(
             "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
         )
-    for commitment in form.cleaned_data["commitments"]:
-        services.commitment_assign(
-            commitment=commitment, actor=request.user, lead=form.cleaned_data["lead_department"]
-        )
+    with transaction.atomic():  # all of the selection or none of it
+        for commitment in form.cleaned_data["commitments"]:
+            services.commitment_assign(
+                commitment=commitment, actor=request.user, lead=form.cleaned_data["lead_department"]
+            )
     messages.success(
         request, _("%(n)s commitments assigned.") % {"n": len(form.cleaned_data["commitments"])}
     )
@@ -235,7 +239,10 @@ def commitment_detail(request, pk: int):
         .prefetch_related("evidence")
         .order_by("-period_end", "-version")
     )
-    can_report = request.user.can_report_for(commitment.lead_department_id)
+    can_report = (
+        request.user.can_report_for(commitment.lead_department_id)
+        and commitment.data_source == DataSource.MANUAL
+    )
     periods = [p for p in pace.periods(plan.year, commitment.cadence) if p <= clock.today()]
     context = {
         "commitment": commitment,
@@ -283,20 +290,23 @@ def progress_file(request, pk: int):
         return _bad_form(request, form, commitment)
     data = form.cleaned_data
     try:
-        report = tracking.progress_save(
-            commitment=commitment,
-            actor=request.user,
-            period_end=data["period_end"],
-            value=data.get("value"),
-            done_date=data.get("done_date"),
-            work_done=data.get("work_done", ""),
-            problems=data.get("problems", ""),
-            next_steps=data.get("next_steps", ""),
-        )
-        if data.get("evidence"):
-            tracking.evidence_add(report=report, actor=request.user, upload=data["evidence"])
-        if request.POST.get("submit") == "1":
-            tracking.progress_submit(report=report, actor=request.user)
+        # One request, one outcome: a refused evidence file or submission leaves no draft
+        # behind that the reporter was told was not saved.
+        with transaction.atomic():
+            report = tracking.progress_save(
+                commitment=commitment,
+                actor=request.user,
+                period_end=data["period_end"],
+                value=data.get("value"),
+                done_date=data.get("done_date"),
+                work_done=data.get("work_done", ""),
+                problems=data.get("problems", ""),
+                next_steps=data.get("next_steps", ""),
+            )
+            if data.get("evidence"):
+                tracking.evidence_add(report=report, actor=request.user, upload=data["evidence"])
+            if request.POST.get("submit") == "1":
+                tracking.progress_submit(report=report, actor=request.user)
     except ValidationError as exc:
         form.add_error(None, exc)
         return _bad_form(request, form, commitment)
@@ -305,6 +315,23 @@ def progress_file(request, pk: int):
         _("Report submitted for review.") if report.status == "submitted" else _("Draft saved."),
     )
     return redirect("plans:commitment", pk=commitment.pk)
+
+
+@login_required
+def evidence_file(request, pk: int):
+    """An evidence file, to whoever may see the commitment it supports."""
+    item = get_object_or_404(Evidence.objects.select_related("report__commitment"), pk=pk)
+    if not _can_see_commitment(request.user, item.report.commitment):
+        raise PermissionDenied(_("This commitment belongs to another department."))
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file is missing.")) from None
+    response = FileResponse(
+        handle, content_type=item.content_type, as_attachment=True, filename=item.original_name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _bad_form(request, form, commitment):
@@ -367,22 +394,23 @@ def commitment_assign(request, pk: int):
         )
     data = form.cleaned_data
     try:
-        services.commitment_assign(
-            commitment=commitment,
-            actor=request.user,
-            lead=data["lead_department"],
-            co=data["co_departments"],
-        )
-        services.commitment_configure(
-            commitment=commitment,
-            actor=request.user,
-            cadence=data["cadence"],
-            data_source=data["data_source"],
-            metric=data.get("metric") or "",
-            pace_profile=data["pace_profile"],
-            pace_values=data.get("pace_values"),
-            from_baseline=data["from_baseline"],
-        )
+        with transaction.atomic():  # a refused configuration keeps the old assignment too
+            services.commitment_assign(
+                commitment=commitment,
+                actor=request.user,
+                lead=data["lead_department"],
+                co=data["co_departments"],
+            )
+            services.commitment_configure(
+                commitment=commitment,
+                actor=request.user,
+                cadence=data["cadence"],
+                data_source=data["data_source"],
+                metric=data.get("metric") or "",
+                pace_profile=data["pace_profile"],
+                pace_values=data.get("pace_values"),
+                from_baseline=data["from_baseline"],
+            )
     except ValidationError as exc:
         return HttpResponseBadRequest("; ".join(exc.messages))
     messages.success(request, _("Saved."))
@@ -469,9 +497,10 @@ def template_download(request, code: str):
             plan=plan, lead_department=department, data_source="manual"
         ).order_by("id")
     )
+    # Named after the latest month ended; each row carries its own cadence's period.
     period = spreadsheets.current_period("monthly", plan.year) or dt.date(plan.year, 1, 31)
     return _xlsx(
-        spreadsheets.template_export(commitments, period),
+        spreadsheets.template_export(commitments, plan.year),
         f"progress-{department.code}-{period}.xlsx",
     )
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("commitments/<int:pk>/assign/", t.commitment_assign, name="assign"),
     path("reports/<int:pk>/submit/", t.progress_submit, name="progress-submit"),
     path("reports/<int:pk>/review/", t.progress_review, name="progress-review"),
+    path("evidence/<int:pk>/", t.evidence_file, name="evidence"),
     path("reviews/", t.review_queue, name="reviews"),
     path("departments/<slug:code>/", t.department_page, name="department"),
     path("departments/<slug:code>/template.xlsx", t.template_download, name="template"),

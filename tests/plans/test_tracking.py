@@ -336,7 +336,7 @@ def test_excel_template_round_trip(parking, plan, dept, owner, planner):
         unit="%",
     )
     with at("2022-07-03"):
-        rows = _template_rows(spreadsheets.template_export([parking, growth], dt.date(2022, 6, 30)))
+        rows = _template_rows(spreadsheets.template_export([parking, growth], 2022))
         assert rows[0][0] == "编号" and len(rows) == 3
         rows[1][5] = 3200
         rows[1][7] = "新建停车场3处"
@@ -358,7 +358,7 @@ def test_excel_template_round_trip(parking, plan, dept, owner, planner):
 def test_excel_errors_name_row_and_column_and_save_nothing(parking, plan, dept, owner, outsider):
     other = make_commitment(plan, outsider.department, key="o", indicator="学位")
     with at("2022-07-03"):
-        rows = _template_rows(spreadsheets.template_export([parking], dt.date(2022, 6, 30)))
+        rows = _template_rows(spreadsheets.template_export([parking], 2022))
         rows.append([parking.pk, "", "", "", "2022-06-15", 1, None, "", "", ""])
         rows.append([other.pk, "", "", "", "2022-06-30", 1, None, "", "", ""])
         rows.append([99999, "", "", "", "2022-06-30", 1, None, "", "", ""])
