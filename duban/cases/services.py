@@ -35,7 +35,7 @@ from duban.cases.models import (
     Status,
     WorkdayCalendar,
 )
-from duban.cases.sql import insert_row
+from duban.cases.sql import insert_row, writer_queue
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
 from duban.core.uploads import IMAGES, upload_check
 
@@ -375,10 +375,10 @@ def case_create(
         )
     clean_attributes = attributes_clean(category, attributes or {})
     checked_photos = photos_check(photos)
-    if api_client is not None and external_id:
-        existing = _earlier_submission(api_client, external_id)
-        if existing is not None:
-            return Intake(existing, created=False)
+    # A repeated external id is found by the unique constraint (cases_external_id_unique):
+    # the insert fails and the first case is returned below, so that the usual intake,
+    # which is no retry, does not look for one.
+    retry = api_client is not None and bool(external_id)
     now = clock.now()
     case = Case(
         category=category,
@@ -406,18 +406,26 @@ def case_create(
     if open311_token:
         case.open311_token = secrets.token_urlsafe(18)
     if category.clock_start == ClockStart.RECEIPT:
-        _start_clock(case, now, _calendar())
+        try:
+            _start_clock(case, now, _calendar())
+        except ValidationError:  # a retry after the calendar ran out still finds its case
+            existing = _earlier_submission(api_client, external_id) if retry else None
+            if existing is not None:
+                return Intake(existing, created=False)
+            raise
     if register:
         case.status = Status.REGISTERED
         case.registered_at = now
+    contribution = rollup.contribution(case)
     try:
-        with transaction.atomic():
+        # On SQLite, writers queue for the write lock on a file lock (sql.writer_queue).
+        with writer_queue(), transaction.atomic():
             case.save()
             _event(case, kind="received", actor=actor or api_client, at=now)
             if register:
                 _event(case, kind="register", actor=actor, at=now, from_status=Status.RECEIVED)
             _store_photos(case, checked_photos, stage="intake", at=now)
-            rollup.apply(None, rollup.contribution(case))
+            rollup.apply(None, contribution)
             audit_record(
                 actor=actor or (f"api:{api_client.name}" if api_client else "citizen"),
                 action="case.create",
@@ -425,7 +433,7 @@ def case_create(
                 after=_audit_snapshot(case),
             )
     except IntegrityError:
-        if api_client is not None and external_id:
+        if retry:
             existing = _earlier_submission(api_client, external_id)
             if existing is not None:
                 return Intake(existing, created=False)

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
@@ -131,3 +132,122 @@ def test_external_id_check_probes_the_unique_index(category, planner):
         cursor.execute("EXPLAIN QUERY PLAN " + query)
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "cases_external_id_unique" in plan, plan
+
+
+def test_a_retry_is_found_by_the_unique_constraint_not_looked_for_first(
+    client, friday, category, planner
+):
+    """The usual intake does not look for an earlier submission: a repeated external id
+    fails the insert (the transaction rolls back whole) and answers the first case."""
+    import json
+
+    from duban.audit.models import AuditEntry
+
+    api_client_create(name="巡查", scope="cases", actor=planner, raw_key=KEY)
+
+    def post(external_id="DR-9"):
+        body = {
+            "service_code": "noise",
+            "description": "井盖缺失",
+            "address": "金水东路8号",
+            "attributes": {"when": "night"},
+            "external_id": external_id,
+        }
+        return client.post(
+            "/api/v1/cases/", json.dumps(body), content_type="application/json", HTTP_X_API_KEY=KEY
+        )
+
+    assert post("DR-0").status_code == 201  # the worker's first intake reads the calendar
+    with CaptureQueriesContext(connection) as queries:
+        first = post()
+    assert first.status_code == 201
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [q for q in sql if q.startswith("SELECT id FROM cases_case")], sql
+    # API key, the two stamps, then the transaction: case, bucket, event, roll-up, audit.
+    statements = [q for q in sql if not q.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+    assert len(statements) <= 10, statements
+    entries = AuditEntry.objects.count()
+    again = post()
+    assert again.status_code == 200 and again.json() == first.json()
+    assert Case.objects.count() == 2 and AuditEntry.objects.count() == entries
+    assert rollup_received() == 2
+
+
+def rollup_received() -> int:
+    from django.db.models import Sum
+
+    from duban.cases.models import CaseDayStat
+
+    return CaseDayStat.objects.aggregate(n=Sum("received"))["n"]
+
+
+def test_a_retry_after_the_calendar_ran_out_still_answers_the_first_case(
+    time_machine, category, planner
+):
+    client = api_client_create(name="巡查", scope="cases", actor=planner, raw_key=KEY)[0]
+    data = dict(
+        category=category,
+        channel="api",
+        description="井盖缺失",
+        address="金水东路8号",
+        attributes={"when": "night"},
+        api_client=client,
+        external_id="DR-7",
+    )
+    time_machine.move_to(at(2022, 9, 30, 10), tick=False)
+    first = services.case_create(**data)
+    # 2026-12-31: three working days run into 2027, which the table does not cover.
+    time_machine.move_to(at(2026, 12, 31, 10), tick=False)
+    again = services.case_create(**data)
+    assert not again.created and again.case.pk == first.case.pk
+    with pytest.raises(ValidationError):
+        services.case_create(**{**data, "external_id": "DR-8"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_writers_queue_on_a_file_lock(tmp_path, monkeypatch, category, planner):
+    import fcntl
+    import os
+
+    from django.db import transaction
+
+    from duban.cases import sql
+
+    # A transactional test may run on tables an earlier one flushed: load the calendar.
+    services.calendar_load(actor=planner)
+    lock = tmp_path / "duban.sqlite3-writers"
+    monkeypatch.setattr(sql, "_queue_path", lambda: str(lock))
+    other = os.open(lock, os.O_RDWR | os.O_CREAT)
+
+    def held() -> bool:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return False
+
+    try:
+        with sql.writer_queue():
+            assert held()
+        assert not held()
+        with transaction.atomic(), sql.writer_queue():
+            assert not held()  # inside a transaction: never waits in the queue
+        seen = []
+        real_flock = fcntl.flock
+        monkeypatch.setattr(
+            sql.fcntl, "flock", lambda fd, op: (seen.append(op), real_flock(fd, op))
+        )
+        services.case_create(
+            category=category,
+            channel="web",
+            description="井盖缺失",
+            address="金水东路8号",
+            attributes={"when": "night"},
+        )
+        assert seen == [fcntl.LOCK_EX, fcntl.LOCK_UN]
+        monkeypatch.setattr(sql, "_queue_path", lambda: str(tmp_path / "missing" / "x"))
+        with sql.writer_queue():  # no lock file to be had: writers do without
+            pass
+    finally:
+        os.close(other)
