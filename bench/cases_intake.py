@@ -72,9 +72,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def client(args) -> list[tuple[float, float, str, str, int]]:
-    """One client: post for `seconds`; returns (start, latency, external id, ticket, status)."""
+def client(args) -> tuple[list[tuple[float, float, str, str, int]], float]:
+    """One client: post until `deadline` (the request in flight then is finished); returns
+    (start, latency, external id, ticket, status) per request and its own CPU seconds."""
     index, port, deadline, endpoint = args
+    cpu = time.process_time()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     results = []
     n = 0
@@ -122,24 +124,45 @@ def client(args) -> list[tuple[float, float, str, str, int]]:
                 data["service_request_id"] if endpoint == "api" else data[0]["service_request_id"]
             )
         results.append((start, latency, external, ticket, response.status))
-    return results
+    return results, time.process_time() - cpu
 
 
-def workers_cpu(master: int) -> float:
-    """CPU seconds (user + system) used so far by the gunicorn workers of `master`."""
+def process_cpu(pids) -> float:
+    """CPU seconds (user + system) used so far by these processes."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
-    try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    except OSError:
-        return float("nan")
-    for pid in children:
+    for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn workers of `master`."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    return process_cpu(children)
+
+
+def machine_cpu() -> float:
+    """CPU seconds used so far by everything on this machine (all cores, /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    busy = sum(int(x) for i, x in enumerate(fields[:8]) if i not in (3, 4))  # not idle, iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+DATABASE_PIDS = """
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND pid <> pg_backend_pid()")
+    print(" ".join(str(pid) for (pid,) in cursor.fetchall()))
+"""
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -203,19 +226,36 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
         # warm-up: one request per worker so that imports do not count
-        warmup = client((999, port, time.time() + 1, args.endpoint))
+        warmup, _cpu = client((999, port, time.time() + 1, args.endpoint))
         started = time.time()
         deadline = started + args.seconds
+        # The workers' database sessions (PostgreSQL on this machine): their server CPU.
+        backends = []
+        if args.database_url:
+            found = subprocess.run(
+                [*duban, "shell", "-c", DATABASE_PIDS],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            backends = found.stdout.split()
         cpu_before = workers_cpu(server.pid)
+        backends_before = process_cpu(backends)
+        machine_before = machine_cpu()
         with mp.Pool(args.clients) as pool:
             parts = pool.map(
                 client, [(i, port, deadline, args.endpoint) for i in range(args.clients)]
             )
+        elapsed = time.time() - started
+        machine_used = machine_cpu() - machine_before
         cpu_used = workers_cpu(server.pid) - cpu_before
+        backends_used = process_cpu(backends) - backends_before
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    results = [r for part in parts for r in part]
+    results = [r for part, _cpu in parts for r in part]
+    clients_cpu = sum(cpu for _part, cpu in parts)
     counted = [r for r in results if r[0] < deadline]
     ok = [r for r in counted if r[4] in (200, 201)]
     failed = [r for r in results if r[4] not in (200, 201)]
@@ -239,9 +279,14 @@ def main() -> int:
         f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
         f"{len(failed)} failed"
     )
-    handled = len([r for r in results if r[4] in (200, 201)])
+    handled = max(len([r for r in results if r[4] in (200, 201)]), 1)
+    per_case = lambda seconds: 1000 * seconds / handled  # noqa: E731
+    others = machine_used - cpu_used - clients_cpu - backends_used
     print(
-        f"workers' CPU {cpu_used:.1f} s: {1000 * cpu_used / max(handled, 1):.2f} ms per case; "
+        f"CPU per case: workers {per_case(cpu_used):.2f} ms, clients {per_case(clients_cpu):.2f} ms"
+        + (f", database server {per_case(backends_used):.2f} ms" if backends else "")
+        + f"; the machine was {100 * machine_used / elapsed / (os.cpu_count() or 1):.0f}% busy "
+        f"({others / elapsed:.2f} cores on other work); "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
