@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/cases_desk.py [--cases 1000000] [--small 10000] [--runs 7]
                                          [--queries] [--proposed-indexes] [--var-dir DIR]
+                                         [--reuse]
 
 Builds cases with bench/cases_scale.py (``build_cases``, as of 2022-09-30) in a throw-away
 SQLite database under a temporary directory, or in the database of DATABASE_URL (a
@@ -11,7 +12,8 @@ with Django's test client (middleware, view, queries and template; no network), 
 as who uses it: the desk (a planner) and its second page, a department's queue as its
 reporter in each scope (open, overdue, yellow, done, all) with its next page and a deep
 page (``before=`` the middle of the table), the centre's queues across departments, and
-the page of an open case for the centre and for the department. It prints median and
+the page of an open case for the centre, the department, a leader and a hotline operator,
+and the operator's hotline page. It prints median and
 best of ``--runs`` runs, the queries per page and the load average (``uptime``) when the
 figure was taken, then the ratio of the medians at the two sizes. The goal is under
 300 ms for every page at 1,000,000 cases.
@@ -20,7 +22,10 @@ figure was taken, then the ratio of the medians at the two sizes. The goal is un
 plans (EXPLAIN QUERY PLAN / EXPLAIN). ``--proposed-indexes`` creates, by hand, the
 indexes proposed in PROPOSED_INDEXES (not in the models: a proposal, measured here).
 ``--var-dir DIR`` keeps the SQLite database in DIR and reuses it when it already holds
-``--cases`` cases (the small size is then skipped).
+``--cases`` cases (the small size is then skipped); ``--reuse`` does the same for the
+database of DATABASE_URL. After each bulk load the bench runs ANALYZE (VACUUM ANALYZE on
+PostgreSQL, whose index-only scans need the visibility map that VACUUM writes); on
+PostgreSQL ``--queries`` shows EXPLAIN (ANALYZE, BUFFERS).
 """
 
 from __future__ import annotations
@@ -67,10 +72,12 @@ def load() -> str:
 
 
 def analyze() -> None:
+    """Statistics after a bulk load. On PostgreSQL, VACUUM ANALYZE: the COPY leaves the
+    visibility map empty, and without it no index-only scan skips the table."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def create_proposed_indexes() -> None:
@@ -90,7 +97,9 @@ def users():
         found = User.objects.filter(username=username).first()
         if found is None:
             found = User.objects.create_user(
-                username, role=role, department=Department.objects.get(code=code)
+                username,
+                role=role,
+                department=Department.objects.get(code=code) if code else None,
             )
         return found
 
@@ -99,6 +108,7 @@ def users():
         "leader": user("bench-leader", "leader", "duchashi"),
         # jianshe handles traffic, water and heating, property: the biggest queue.
         "reporter": user("bench-jianshe", "reporter", "jianshe"),
+        "operator": user("bench-operator", "operator", None),
     }
 
 
@@ -161,6 +171,8 @@ class Pages:
         result.append(("case page (centre)", "planner", f"/cases/{case.pk}/"))
         result.append(("case page (department)", "reporter", f"/cases/{case.pk}/"))
         result.append(("case page (leader)", "leader", f"/cases/{case.pk}/"))
+        result.append(("case page (operator)", "operator", f"/cases/{case.pk}/"))
+        result.append(("hotline page (operator)", "operator", "/cases/hotline/"))
         return result
 
 
@@ -197,7 +209,11 @@ def explain(pages: Pages) -> None:
         print(f"\n== {label}: {url}")
         for query in sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:4]:
             print(f"{float(query['time']) * 1000:8.1f} ms  {query['sql'][:300]}")
-            prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+            prefix = (
+                "EXPLAIN QUERY PLAN "
+                if connection.vendor == "sqlite"
+                else "EXPLAIN (ANALYZE, BUFFERS) "
+            )
             with connection.cursor() as cursor:
                 cursor.execute(prefix + query["sql"])
                 for row in cursor.fetchall():
@@ -212,6 +228,11 @@ def main() -> int:
     ap.add_argument("--queries", action="store_true")
     ap.add_argument("--proposed-indexes", action="store_true")
     ap.add_argument("--var-dir", help="keep (and reuse) the SQLite database here")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with DATABASE_URL: reuse the database when it already holds --cases cases",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="duban-bench-") as scratch:
         var_dir = args.var_dir or (None if "DATABASE_URL" in os.environ else scratch)
@@ -222,7 +243,7 @@ def main() -> int:
         from duban.cases.models import Case
 
         existing = Case.objects.count()
-        reuse = bool(args.var_dir) and existing == args.cases
+        reuse = bool(args.var_dir or args.reuse) and existing == args.cases
         if existing and not reuse:
             sys.exit("bench/cases_desk.py: error: the database holds cases; use a scratch one")
         print(f"{connection.vendor}; as of {AS_OF}; load {load()}")
