@@ -259,8 +259,9 @@ def plan_status(
 ) -> PlanStatus:
     """Every commitment of the plan with its status as of a date, in a fixed number of
     queries whatever the plan's size. The whole plan's rows are remembered by the worker
-    under the plans' and the pipeline's stamps (freshness.py); a department's or one commitment's are
-    computed each time (they are few)."""
+    under the plans' and the pipeline's stamps (freshness.py); a department's or one
+    commitment's are computed each time (they are few), from the rows memoised by
+    _status_rows."""
     from duban.plans import freshness
 
     as_of = as_of or clock.today()
