@@ -60,7 +60,9 @@ def test_planners_keep_the_channel_choice(login, friday, category, planner, owne
     assert case.channel == "web" and case.status == Status.RECEIVED
 
 
-def test_hotline_page(client, login, friday, make_case, category, operator, planner, owner):
+def test_hotline_page(
+    client, login, friday, make_case, category, operator, planner, owner, outsider, leader
+):
     assert client.get("/cases/hotline/").status_code == 302  # log in first
     client = login(operator)
     assert client.get("/cases/").url == "/cases/hotline/"
@@ -75,6 +77,8 @@ def test_hotline_page(client, login, friday, make_case, category, operator, plan
     assert refused.status_code == 403 and "for the centre&#x27;s operators" in (
         refused.content.decode()
     )
+    assert login(outsider).get("/cases/hotline/").status_code == 403
+    assert login(leader).get("/cases/hotline/").status_code == 403
 
 
 def test_find_by_ticket(client, login, dispatched, operator, planner, owner, outsider, leader):
