@@ -251,3 +251,31 @@ def test_sqlite_writers_queue_on_a_file_lock(tmp_path, monkeypatch, category, pl
             pass
     finally:
         os.close(other)
+
+
+def test_the_intake_answer_is_what_the_schema_renders(client, friday, category, planner):
+    """The intake renders its answer itself: the same bytes and headers as the status call,
+    which goes through Ninja's CaseOut."""
+    import json
+
+    api_client_create(name="巡查", scope="cases", actor=planner, raw_key=KEY)
+    body = {
+        "service_code": "noise",
+        "description": "井盖缺失",
+        "lat": "34.77",
+        "long": "113.73",
+        "attributes": {"when": "night"},
+        "external_id": "DR-5",
+    }
+    created = client.post(
+        "/api/v1/cases/", json.dumps(body), content_type="application/json", HTTP_X_API_KEY=KEY
+    )
+    again = client.post(
+        "/api/v1/cases/", json.dumps(body), content_type="application/json", HTTP_X_API_KEY=KEY
+    )
+    ticket = created.json()["service_request_id"]
+    status = client.get(f"/api/v1/cases/{ticket}", HTTP_X_API_KEY=KEY)
+    assert (created.status_code, again.status_code, status.status_code) == (201, 200, 200)
+    assert created.content == again.content == status.content
+    assert created["Content-Type"] == status["Content-Type"]
+    assert created.json()["expected_datetime"] == "2022-10-10T18:00:00+08:00"
