@@ -127,8 +127,8 @@ def client(args) -> tuple[list[tuple[float, float, str, str, int]], float]:
     return results, time.process_time() - cpu
 
 
-def process_cpu(pids) -> float:
-    """CPU seconds (user + system) used so far by these processes."""
+def process_cpu(pids, *, kernel_only: bool = False) -> float:
+    """CPU seconds (user + system, or system only) used so far by these processes."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for pid in pids:
@@ -136,17 +136,17 @@ def process_cpu(pids) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
+        total += (int(fields[12]) + (0 if kernel_only else int(fields[11]))) / tick
     return total
 
 
-def workers_cpu(master: int) -> float:
-    """CPU seconds (user + system) used so far by the gunicorn workers of `master`."""
+def workers_cpu(master: int, *, kernel_only: bool = False) -> float:
+    """CPU seconds used so far by the gunicorn workers of `master` (see process_cpu)."""
     try:
         children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     except OSError:
         return float("nan")
-    return process_cpu(children)
+    return process_cpu(children, kernel_only=kernel_only)
 
 
 def machine_cpu() -> float:
@@ -241,6 +241,7 @@ def main() -> int:
             )
             backends = found.stdout.split()
         cpu_before = workers_cpu(server.pid)
+        kernel_before = workers_cpu(server.pid, kernel_only=True)
         backends_before = process_cpu(backends)
         machine_before = machine_cpu()
         with mp.Pool(args.clients) as pool:
@@ -250,6 +251,7 @@ def main() -> int:
         elapsed = time.time() - started
         machine_used = machine_cpu() - machine_before
         cpu_used = workers_cpu(server.pid) - cpu_before
+        kernel_used = workers_cpu(server.pid, kernel_only=True) - kernel_before
         backends_used = process_cpu(backends) - backends_before
     finally:
         server.send_signal(signal.SIGTERM)
@@ -283,7 +285,8 @@ def main() -> int:
     per_case = lambda seconds: 1000 * seconds / handled  # noqa: E731
     others = machine_used - cpu_used - clients_cpu - backends_used
     print(
-        f"CPU per case: workers {per_case(cpu_used):.2f} ms, clients {per_case(clients_cpu):.2f} ms"
+        f"CPU per case: workers {per_case(cpu_used):.2f} ms ({per_case(kernel_used):.2f} in the "
+        f"kernel), clients {per_case(clients_cpu):.2f} ms"
         + (f", database server {per_case(backends_used):.2f} ms" if backends else "")
         + f"; the machine was {100 * machine_used / elapsed / (os.cpu_count() or 1):.0f}% busy "
         f"({others / elapsed:.2f} cores on other work); "
