@@ -279,3 +279,28 @@ def test_the_intake_answer_is_what_the_schema_renders(client, friday, category, 
     assert created.content == again.content == status.content
     assert created["Content-Type"] == status["Content-Type"]
     assert created.json()["expected_datetime"] == "2022-10-10T18:00:00+08:00"
+
+
+def test_plain_insert_leaves_sql_expressions_to_the_orm(category):
+    from django.db.models.functions import Now
+
+    case = _case(category)
+    case.updated_at = Now()
+    assert insert_row(case) is False and case.pk is None
+    case.save()  # the ORM compiles the expression
+    assert Case.objects.get(pk=case.pk).updated_at is not None
+
+
+def test_plain_insert_writes_null_where_values_are_missing(category):
+    """None values go into the statement as NULL literals (psycopg re-parses a statement of
+    more than 50 parameters on every call); each pattern of them is one statement."""
+    from duban.cases import sql
+
+    first, second = _case(category), _case(category, tracking_hash="c" * 64)
+    assert insert_row(first) and insert_row(second)
+    (_columns, _sql, _returning, variants) = sql._statement(Case)
+    assert len(variants) >= 2
+    assert all(statement.count("%s") <= 50 for statement in variants.values())
+    stored = Case.objects.get(pk=first.pk)
+    assert stored.tracking_hash is None and stored.dispatched_at is None
+    assert Case.objects.get(pk=second.pk).tracking_hash == "c" * 64
