@@ -95,6 +95,8 @@ def insert_row(instance: Model) -> bool:
     prepared = _statement(model)
     if prepared is None or pre_save.has_listeners(model) or post_save.has_listeners(model):
         return False
+    # As save(): refuse unsaved related objects, take the key of one saved since assigned.
+    instance._prepare_related_fields_for_save(operation_name="save")
     columns, sql, returning, variants = prepared
     values = []
     for field, attname, as_given, none_as_null in columns:

@@ -304,3 +304,15 @@ def test_plain_insert_writes_null_where_values_are_missing(category):
     stored = Case.objects.get(pk=first.pk)
     assert stored.tracking_hash is None and stored.dispatched_at is None
     assert Case.objects.get(pk=second.pk).tracking_hash == "c" * 64
+
+
+def test_plain_insert_checks_related_objects_as_save_does(category):
+    from duban.accounts.models import Department
+
+    department = Department(name="新部门", code="xin")
+    case = _case(category, department=department)
+    with pytest.raises(ValueError, match="unsaved related object"):
+        insert_row(case)
+    department.save()  # saved after it was assigned: its key is taken
+    assert insert_row(case)
+    assert Case.objects.get(pk=case.pk).department_id == department.pk
