@@ -9,7 +9,8 @@ PostgreSQL database given, which must be empty), migrates it, creates a service 
 client, starts gunicorn, and runs the clients — processes with persistent connections that
 time each request themselves. Requests still in flight when time is up are finished but
 not counted in the rate. Afterwards it checks that every acknowledged case is stored
-exactly once and that ticket numbers are unique, and prints cases/s, p50 and p99.
+exactly once, that ticket numbers are unique, that the audit chain verifies, and that the
+roll-up and the overdue buckets agree with the cases; it prints cases/s, p50 and p99.
 The goal (docs/cases.md): >= 300 cases/s with p99 under 100 ms on 2 cores.
 """
 
@@ -61,8 +62,23 @@ for external, ticket in acked:
     if parsed is None or stored.get(f"占道经营 {external}") != parsed[1]:
         missing += 1
 tickets = [t for _e, t in acked]
+# The guarantees beside: the audit chain, the roll-up, the overdue buckets.
+from collections import Counter
+from duban.audit.services import audit_verify
+from duban.cases import rollup
+from duban.cases.models import OverdueMonth, bucket_of, overdue_at_of
+chain = audit_verify()
+cases = list(Case.objects.select_related(None))
+buckets = Counter(
+    key for key in (bucket_of(overdue_at_of(c), c.department_id, c.street) for c in cases) if key
+)
+kept = {(b.month, b.department_key, b.street): b.n for b in OverdueMonth.objects.all() if b.n}
 print(json.dumps({"stored": Case.objects.count(), "missing": missing, "duplicates": dupes,
-                  "tickets_unique": len(tickets) == len(set(tickets))}))
+                  "tickets_unique": len(tickets) == len(set(tickets)),
+                  "audit": chain.ok, "audited": chain.checked,
+                  "rollup": not rollup.check(),
+                  "overdue": kept == dict(buckets)
+                  and all(c.overdue_at == overdue_at_of(c) for c in cases)}))
 """
 
 
@@ -294,11 +310,14 @@ def main() -> int:
     )
     print(
         f"acknowledged {len(acked)}, stored {verdict['stored']}, missing {verdict['missing']}, "
-        f"duplicates {verdict['duplicates']}, tickets unique: {verdict['tickets_unique']}"
+        f"duplicates {verdict['duplicates']}, tickets unique: {verdict['tickets_unique']}; "
+        f"audit chain verified: {verdict['audit']} ({verdict['audited']} entries), roll-up "
+        f"consistent: {verdict['rollup']}, overdue buckets consistent: {verdict['overdue']}"
     )
     if not args.database_url:
         shutil.rmtree(scratch, ignore_errors=True)
     good = verdict["missing"] == 0 and verdict["duplicates"] == 0 and verdict["tickets_unique"]
+    good = good and verdict["audit"] and verdict["rollup"] and verdict["overdue"]
     return 0 if good else 1
 
 
