@@ -81,7 +81,7 @@ def imports_for(plan: Plan):
 # --- status as of a date -------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class StatusRow:
     commitment: CommitmentSummary
     assessment: pace.Assessment
@@ -323,6 +323,9 @@ _row_memo = _RowMemo()
 _COLUMNS = (*STATUS_FIELDS, "latest__value", "latest__period_end", "latest__done_date")
 _COLUMNS += ("latest_filed",)
 _DATA_SOURCE = STATUS_FIELDS.index("data_source")
+# Plain strings: comparing with the enum's members costs an attribute lookup on the enum
+# class per row.
+_COMPUTED, _MANUAL = DataSource.COMPUTED.value, DataSource.MANUAL.value
 
 
 def _status_rows(
@@ -385,7 +388,7 @@ def _status_rows(
 
 
 def _memoisable(raw: tuple) -> bool:
-    if raw[_DATA_SOURCE] == DataSource.COMPUTED:
+    if raw[_DATA_SOURCE] == _COMPUTED:
         return False
     try:
         hash(raw)
@@ -402,7 +405,7 @@ def _status_row(
     c.lead_department = departments.get(c.lead_department_id)
     latest_value, latest_period, latest_done, latest_filed = values[width:]
     target = target_for(c, plan)
-    if c.data_source == DataSource.COMPUTED and c.metric:
+    if c.data_source == _COMPUTED and c.metric:
         latest_value, latest_period = metric_value(c.metric, plan.year, as_of), as_of
     observation = None
     if latest_period is not None:
@@ -411,7 +414,7 @@ def _status_row(
     overdue = None
     # Figures are reported every period until achieved; milestones report their done
     # date, and an undone one shows in its status instead.
-    if c.data_source == DataSource.MANUAL and c.measure != "milestone" and not assessment.achieved:
+    if c.data_source == _MANUAL and c.measure != "milestone" and not assessment.achieved:
         due = pace.last_due_period(plan.year, c.cadence, as_of, target.deadline, thresholds)
         if due is not None and (latest_filed is None or latest_filed < due):
             overdue = due
