@@ -314,8 +314,7 @@ def main() -> int:
         f"audit chain verified: {verdict['audit']} ({verdict['audited']} entries), roll-up "
         f"consistent: {verdict['rollup']}, overdue buckets consistent: {verdict['overdue']}"
     )
-    if not args.database_url:
-        shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)  # the PostgreSQL database is the caller's
     good = verdict["missing"] == 0 and verdict["duplicates"] == 0 and verdict["tickets_unique"]
     good = good and verdict["audit"] and verdict["rollup"] and verdict["overdue"]
     return 0 if good else 1
