@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from duban.plans import selectors
 from duban.plans.models import Commitment, PaceProfile, ProgressReport
 from tests.plans.factories import approved_report, make_commitment, make_plan
@@ -139,3 +141,37 @@ def test_a_department_view_reads_the_memo_without_replacing_it(db, dept, other_d
     assert all(any(r is w for w in whole) for r in mine)
     again = selectors._status_rows(plan, as_of=SEP)
     assert all(a is b for a, b in zip(again, whole, strict=True))
+
+
+def test_the_collector_is_paused_only_while_rows_are_built(db, dept, other_dept, monkeypatch):
+    import gc
+
+    plan, *_ = _plan_of_every_kind(dept, other_dept)
+    seen = []
+    real = selectors._status_row
+
+    def spy(*args):
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setattr(selectors, "_status_row", spy)
+    selectors._row_memo.clear()
+    selectors._status_rows(plan, as_of=SEP)
+    assert seen and not any(seen) and gc.isenabled()
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(selectors, "_status_row", broken)
+    selectors._row_memo.clear()
+    with pytest.raises(RuntimeError):
+        selectors._status_rows(plan, as_of=SEP)
+    assert gc.isenabled()  # back on after a failure too
+    gc.disable()
+    try:
+        monkeypatch.setattr(selectors, "_status_row", real)
+        selectors._row_memo.clear()
+        selectors._status_rows(plan, as_of=SEP)
+        assert not gc.isenabled()  # a caller's choice is left as it was
+    finally:
+        gc.enable()
