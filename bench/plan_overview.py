@@ -156,18 +156,25 @@ def main() -> None:
 
     def report_revised():
         # What happens all day: one report's figure changes (a revision approved). The
-        # save replaces the plans' version, so the next view computes the status again.
+        # save renews the plans' stamp, so the next view computes the status again.
         report = next(revised)
         report.value += 1
         report.save(update_fields=["value"])
 
+    def another_day():
+        # The first view of a day (or a leader's look back at one): this worker converted
+        # the plan's rows before, but has not assessed them for this day.
+        freshness._remembered.clear()
+        selectors._assessed.clear()
+
     def forget_everything():
         # A worker that has not seen the plan on this day: nothing remembered or memoised.
         freshness._remembered.clear()
-        selectors._row_memo.clear()
+        selectors.memo_clear()
 
     for label, before in (
         ("first view after a report is revised", report_revised),
+        ("first view of another day", another_day),
         ("first view in a worker that remembers nothing", forget_everything),
     ):
         median, best, cpu = timed(page, args.runs, before=before)

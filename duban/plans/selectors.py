@@ -286,21 +286,26 @@ def plan_status(
     return PlanStatus(plan, as_of, rows)
 
 
-class _RowMemo:
-    """The status rows last computed for a plan and day, keyed by the database row each
-    came from, before any conversion. A row's status is a pure function of that row (the
-    commitment's fields, its latest approved report and latest filing), the day, the
-    plan's year and thresholds and the departments; with those in the memo's key, a row
-    that has not changed is reused as it is. After a report is approved, the first view
-    of a 5,000-commitment plan then reads the rows and assesses only the one that changed,
-    instead of converting and assessing all of them.
+class _Memo:
+    """A few dictionaries of a worker, each under a key, the least recently used dropped.
 
-    Figures computed from Duban's own data (a pipeline metric) are not memoised: they
-    change without their row changing."""
+    Two of them make the first view after a write, or of another day, cheap. Both are keyed
+    by the database row each entry came from, before any conversion (the commitment's
+    fields, its latest approved report and latest filing as of the day):
+    - ``_prepared``: the row converted (Decimal, date, JSON) into a summary and a pace
+      target, which depend on nothing else but the plan's year and the departments;
+    - ``_assessed``: the row's status, a pure function of the row, the day and the plan's
+      thresholds (and, through the prepared row, the year and the departments).
+    With all of that in their keys, a row that has not changed is reused as it is. After a
+    report is approved, the first view of a 5,000-commitment plan reads the rows and
+    converts and assesses only the one that changed; a view of another day assesses every
+    row again but converts none.
 
-    SIZE = 4  # (plan, day) pairs per worker, as freshness.remembered keeps a few
+    Figures computed from Duban's own data (a pipeline metric) are never reused assessed:
+    they change without their row changing."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
         self._memos: OrderedDict = OrderedDict()
 
     def get(self, key) -> dict:
@@ -313,14 +318,32 @@ class _RowMemo:
     def put(self, key, rows: dict) -> None:
         self._memos[key] = rows
         self._memos.move_to_end(key)
-        while len(self._memos) > self.SIZE:
+        while len(self._memos) > self.size:
             self._memos.popitem(last=False)
 
     def clear(self) -> None:
         self._memos.clear()
 
 
-_row_memo = _RowMemo()
+_prepared = _Memo(size=2)  # plans per worker
+_assessed = _Memo(size=4)  # (plan, day) pairs per worker, as freshness.remembered keeps a few
+
+
+def memo_clear() -> None:
+    """Forget every memoised row (tests and the benchmark's cold path)."""
+    _prepared.clear()
+    _assessed.clear()
+
+
+@dataclass(slots=True)
+class _Prepared:
+    commitment: CommitmentSummary
+    target: pace.Target
+    latest_value: Decimal | None
+    latest_period: dt.date | None
+    latest_done: dt.date | None
+    latest_filed: dt.date | None
+
 
 _COLUMNS = (*STATUS_FIELDS, "latest__value", "latest__period_end", "latest__done_date")
 _COLUMNS += ("latest_filed",)
@@ -366,31 +389,40 @@ def _status_rows(
     )
     values = queryset.values_list(*_COLUMNS)
     compiler = values.query.get_compiler(values.db)
-    memo_key = (values.db, connection.settings_dict["NAME"], plan.pk, plan.year, as_of)
-    memo_key += (thresholds, departments_seen)
-    previous = _row_memo.get(memo_key)
+    plan_key = (values.db, connection.settings_dict["NAME"], plan.pk, plan.year)
+    plan_key += (departments_seen,)
+    day_key = (*plan_key, as_of, thresholds)
+    prepared_before = _prepared.get(plan_key)
+    assessed_before = _assessed.get(day_key)
     # Tens of thousands of objects, none in a reference cycle: the collector's passes
     # while they are made (a full one now and then) found nothing and cost about a tenth
     # of the computation.
     with _collector_paused():
-        # Rows as the database returns them: the memo's keys. Only rows not in the memo
-        # go through Django's converters (Decimal, date, JSON), which cost as much as the
-        # query.
+        # Rows as the database returns them: the memos' keys. Only rows not prepared
+        # before go through Django's converters (Decimal, date, JSON), which cost as much
+        # as the query.
         raw_rows = [row for chunk in compiler.execute_sql(MULTI) for row in chunk]
-        keys = [raw if _memoisable(raw) else None for raw in raw_rows]
-        found = [previous.get(key) if key is not None else None for key in keys]
-        misses = [raw for raw, row in zip(raw_rows, found, strict=True) if row is None]
+        keys = [raw if _hashable(raw) else None for raw in raw_rows]
+        found = [prepared_before.get(key) if key is not None else None for key in keys]
+        misses = [raw for raw, prepared in zip(raw_rows, found, strict=True) if prepared is None]
         converted = iter(compiler.results_iter(results=[misses], tuple_expected=True))
-        current = {}
+        prepared_now, assessed_now = {}, {}
         rows = []
-        for key, row in zip(keys, found, strict=True):
+        for key, prepared in zip(keys, found, strict=True):
+            if prepared is None:
+                prepared = _prepare(next(converted), plan, departments)
+            reuse = key is not None and prepared.commitment.data_source != _COMPUTED
+            row = assessed_before.get(key) if reuse else None
             if row is None:
-                row = _status_row(next(converted), plan, as_of, thresholds, departments)
+                row = _assess(prepared, plan, as_of, thresholds)
             if key is not None:
-                current[key] = row
+                prepared_now[key] = prepared
+            if reuse:
+                assessed_now[key] = row
             rows.append(row)
     if whole_plan:
-        _row_memo.put(memo_key, current)
+        _prepared.put(plan_key, prepared_now)
+        _assessed.put(day_key, assessed_now)
     return rows
 
 
@@ -405,9 +437,7 @@ def _collector_paused():
             gc.enable()
 
 
-def _memoisable(raw: tuple) -> bool:
-    if raw[_DATA_SOURCE] == _COMPUTED:
-        return False
+def _hashable(raw: tuple) -> bool:
     try:
         hash(raw)
     except TypeError:  # a driver that returns JSON as a list
@@ -415,14 +445,19 @@ def _memoisable(raw: tuple) -> bool:
     return True
 
 
-def _status_row(
-    values: tuple, plan: Plan, as_of: dt.date, thresholds: pace.Thresholds, departments: dict
-) -> StatusRow:
+def _prepare(values: tuple, plan: Plan, departments: dict) -> _Prepared:
     width = len(STATUS_FIELDS)
     c = CommitmentSummary(*values[:width])
     c.lead_department = departments.get(c.lead_department_id)
-    latest_value, latest_period, latest_done, latest_filed = values[width:]
-    target = target_for(c, plan)
+    return _Prepared(c, target_for(c, plan), *values[width:])
+
+
+def _assess(
+    prepared: _Prepared, plan: Plan, as_of: dt.date, thresholds: pace.Thresholds
+) -> StatusRow:
+    c, target = prepared.commitment, prepared.target
+    latest_value, latest_period = prepared.latest_value, prepared.latest_period
+    latest_done, latest_filed = prepared.latest_done, prepared.latest_filed
     if c.data_source == _COMPUTED and c.metric:
         latest_value, latest_period = metric_value(c.metric, plan.year, as_of), as_of
     observation = None

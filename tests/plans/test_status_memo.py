@@ -17,9 +17,9 @@ SEP = dt.date(2022, 9, 30)
 
 
 def _fresh(plan, as_of):
-    selectors._row_memo.clear()
+    selectors.memo_clear()
     rows = selectors._status_rows(plan, as_of=as_of)
-    selectors._row_memo.clear()
+    selectors.memo_clear()
     return rows
 
 
@@ -148,30 +148,48 @@ def test_the_collector_is_paused_only_while_rows_are_built(db, dept, other_dept,
 
     plan, *_ = _plan_of_every_kind(dept, other_dept)
     seen = []
-    real = selectors._status_row
+    real = selectors._assess
 
     def spy(*args):
         seen.append(gc.isenabled())
         return real(*args)
 
-    monkeypatch.setattr(selectors, "_status_row", spy)
-    selectors._row_memo.clear()
+    monkeypatch.setattr(selectors, "_assess", spy)
+    selectors.memo_clear()
     selectors._status_rows(plan, as_of=SEP)
     assert seen and not any(seen) and gc.isenabled()
 
     def broken(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(selectors, "_status_row", broken)
-    selectors._row_memo.clear()
+    monkeypatch.setattr(selectors, "_assess", broken)
+    selectors.memo_clear()
     with pytest.raises(RuntimeError):
         selectors._status_rows(plan, as_of=SEP)
     assert gc.isenabled()  # back on after a failure too
     gc.disable()
     try:
-        monkeypatch.setattr(selectors, "_status_row", real)
-        selectors._row_memo.clear()
+        monkeypatch.setattr(selectors, "_assess", real)
+        selectors.memo_clear()
         selectors._status_rows(plan, as_of=SEP)
         assert not gc.isenabled()  # a caller's choice is left as it was
     finally:
         gc.enable()
+
+
+def test_another_day_assesses_again_but_converts_nothing(db, dept, other_dept):
+    plan, parking, growth, *_ = _plan_of_every_kind(dept, other_dept)
+    selectors.memo_clear()
+    september = selectors._status_rows(plan, as_of=SEP)
+    october = selectors._status_rows(plan, as_of=dt.date(2022, 10, 20))
+    for a, b in zip(september, october, strict=True):
+        assert a is not b  # assessed for the day
+        assert a.commitment is b.commitment  # the same converted row
+    # A report approved in between changes that row's input: converted again.
+    approved_report(parking, dt.date(2022, 9, 30), 5000, approved_on=dt.date(2022, 10, 5))
+    later = selectors._status_rows(plan, as_of=dt.date(2022, 10, 21))
+    by_id = {r.commitment.id: r for r in october}
+    for row in later:
+        same = row.commitment is by_id[row.commitment.id].commitment
+        assert same is (row.commitment.id != parking.pk)
+    assert [_seen(r) for r in later] == [_seen(r) for r in _fresh(plan, dt.date(2022, 10, 21))]

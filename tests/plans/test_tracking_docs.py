@@ -50,7 +50,7 @@ SHELL_LINES = [
 ]
 PLACEHOLDERS = {"<id>": "1", "<code>": "jingfa", "<year>": "2022"}
 API = "/api/v1/"
-NUMBERS = {4: "Four", 5: "five", 8: "Eight"}
+NUMBERS = {2: "two", 4: "Four", 5: "five", 8: "Eight"}
 
 
 def table(first_header: str) -> list[list[str]]:
@@ -318,7 +318,9 @@ def test_the_sizes_it_quotes_are_the_code():
     flat = " ".join(TEXT.split())
     assert f"{OVERVIEW_PAGE_SIZE} rows a page" in flat
     assert f"{NUMBERS[freshness.SIZE]} (plan, day) pairs per worker" in flat
-    assert f"{NUMBERS[selectors._RowMemo.SIZE]} (plan, day) pairs per worker" in flat
+    lower = flat.lower()
+    assert f"{NUMBERS[selectors._assessed.size].lower()} (plan, day) pairs per worker" in lower
+    assert f"{NUMBERS[selectors._prepared.size].lower()} plans per worker" in lower
     days_ahead = tracking.reminders_send.__kwdefaults__["days_ahead"]
     assert f"within {NUMBERS[days_ahead]} days" in flat
 
