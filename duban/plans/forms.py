@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from duban.extract import ExtractError, decode_report
 from duban.plans.models import Comparator, Measure, Proposal, Stance
+from duban.plans.tracking import figure_storable
 
 TEXT_TYPES = {"text/plain", "application/octet-stream", ""}
 
@@ -186,9 +187,12 @@ class AssignForm(forms.Form):
         if len(parts) != 12:
             raise forms.ValidationError(_("Give exactly 12 numbers, one per month."))
         try:
-            return [str(Decimal(p)) if p else None for p in parts]
+            values = [Decimal(p) if p else None for p in parts]
         except InvalidOperation:
             raise forms.ValidationError(_("Every value must be a number.")) from None
+        if any(v is not None and not figure_storable(v) for v in values):
+            raise forms.ValidationError(_("The figure is too large, or not a number."))
+        return [None if v is None else str(v) for v in values]
 
     def clean(self):
         data = super().clean()

@@ -442,7 +442,7 @@ def commitment_configure(*, commitment: Commitment, actor, **changes) -> Commitm
     if commitment.pace_profile == "seasonal":
         try:
             pace.seasonal_profile([Decimal(str(v or 0)) for v in (commitment.pace_values or [])])
-        except ValueError as exc:
+        except (ValueError, ArithmeticError) as exc:
             raise ValidationError({"pace_values": str(exc)}) from None
     elif commitment.pace_profile == "plan":
         if len(commitment.pace_values or []) != 12:

@@ -123,14 +123,15 @@ def template_export(commitments: list[Commitment], year: int) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for c in commitments:
-        period_end = current_period(c.cadence, year) or pace.periods(year, c.cadence)[0]
+        # Before the first period ends there is nothing to report: the cell stays empty.
+        period_end = current_period(c.cadence, year)
         sheet.append(
             [
                 c.pk,
                 c.indicator,
                 figure(c.measure, c.comparator, c.value, c.upper, c.unit),
                 c.measure,
-                period_end.isoformat(),
+                period_end.isoformat() if period_end else None,
                 None,
                 None,
                 "",
@@ -176,7 +177,10 @@ def _as_decimal(value) -> Decimal:
     if isinstance(value, bool):
         raise InvalidOperation
     text = str(value).strip().replace(",", "")
-    return Decimal(text)
+    number = Decimal(text)
+    if not number.is_finite():  # NaN, Infinity: numbers to Decimal, not to a reader
+        raise InvalidOperation
+    return number
 
 
 def template_import(*, data: bytes, actor, plan) -> list[ProgressReport]:

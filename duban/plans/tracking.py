@@ -62,6 +62,17 @@ def period_validate(commitment: Commitment, period_end: dt.date) -> None:
         raise ValidationError({"period_end": _("That period has not ended yet.")})
 
 
+# A report's figure column holds 24 digits, 4 of them after the point.
+FIGURE_LIMIT = Decimal("1e20")
+
+
+def figure_storable(value: Decimal | int) -> bool:
+    """A finite figure the figure column can hold (NaN and infinities parse as Decimals;
+    stored or compared, they fail)."""
+    number = Decimal(value)
+    return number.is_finite() and abs(number) < FIGURE_LIMIT
+
+
 def _figures_validate(
     commitment: Commitment, value: Decimal | None, done_date: dt.date | None
 ) -> None:
@@ -77,6 +88,8 @@ def _figures_validate(
         raise ValidationError({"done_date": _("Only milestones have a done date.")})
     if value is None:
         raise ValidationError({"value": _("Enter the figure for this period.")})
+    if not figure_storable(value):
+        raise ValidationError({"value": _("The figure is too large, or not a number.")})
     if commitment.measure == "level" and value < 0:
         raise ValidationError({"value": _("A cumulative amount cannot be negative.")})
     if (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -69,10 +70,66 @@ def test_the_template_gives_each_row_its_own_cadences_period(
     assert filed == {parking.pk: dt.date(2022, 10, 31), quarterly.pk: dt.date(2022, 9, 30)}
 
 
-def test_before_any_period_ended_the_template_offers_the_first(plan, parking, quarterly):
+def test_before_any_period_ended_the_template_leaves_the_period_empty(plan, parking, quarterly):
+    # Nothing can be reported yet: a prefilled period would only be refused on upload.
     with at("2022-01-10"):
         rows = _template_rows(spreadsheets.template_export([parking, quarterly], plan.year))
-    assert [row[4] for row in rows[1:]] == ["2022-01-31", "2022-03-31"]
+    assert [row[4] for row in rows[1:]] == [None, None]
+    with at("2022-02-03"):
+        rows = _template_rows(spreadsheets.template_export([parking, quarterly], plan.year))
+    assert [row[4] for row in rows[1:]] == ["2022-01-31", None]
+
+
+@pytest.mark.parametrize("figure", ["NaN", "Infinity", "-inf", "1e20", "1e999999"])
+def test_figures_that_cannot_be_stored_are_refused_on_every_path(
+    client, parking, owner, planner, dept, figure
+):
+    with at("2022-07-03"):
+        with pytest.raises(ValidationError):
+            tracking.progress_save(
+                commitment=parking,
+                actor=owner,
+                period_end=dt.date(2022, 6, 30),
+                value=Decimal(figure),
+            )
+        rows = [
+            [label for _, label in spreadsheets.TEMPLATE_COLUMNS],
+            [parking.pk, "", "", "", "2022-06-30", figure, None, "", "", ""],
+        ]
+        with pytest.raises(ValidationError):
+            spreadsheets.template_import(data=_filled(rows), actor=owner, plan=parking.plan)
+        client.force_login(owner)
+        response = client.post(
+            f"/plans/commitments/{parking.pk}/report/",
+            {"period_end": "2022-06-30", "value": figure},
+        )
+        assert response.status_code == 400
+        _, key = api_client_create(
+            name=f"统计局{figure}", scope=ApiClient.Scope.PROGRESS, department=dept, actor=planner
+        )
+        response = client.post(
+            "/api/v1/plans/progress",
+            f'{{"commitment_id": {parking.pk}, "period_end": "2022-06-30", "value": "{figure}"}}',
+            content_type="application/json",
+            HTTP_X_API_KEY=key,
+        )
+        assert response.status_code in (400, 422), response.content
+        client.force_login(planner)
+        for pace_profile in ("seasonal", "plan"):
+            response = client.post(
+                f"/plans/commitments/{parking.pk}/assign/",
+                {
+                    "lead_department": dept.pk,
+                    "cadence": "monthly",
+                    "data_source": "manual",
+                    "pace_profile": pace_profile,
+                    "pace_values": ", ".join([figure] + ["1"] * 11),
+                },
+            )
+            assert response.status_code == 400
+    assert not ProgressReport.objects.exists()
+    parking.refresh_from_db()
+    assert parking.pace_values is None
 
 
 def test_a_refused_evidence_file_leaves_no_draft(client, parking, owner):
