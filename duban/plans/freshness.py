@@ -37,9 +37,11 @@ def version() -> int | None:
     return stamps.read("plans", using=connection.alias)
 
 
-def remembered(plan_id: int, as_of, compute):
+def remembered(plan_id, as_of, compute):
     """compute(), or the rows this worker computed for the same plan, day and stamps
-    (computed every time where there are no stamps to trust)."""
+    (computed every time where there are no stamps to trust). `plan_id` is any hashable
+    identity of the plan as read (its key, and what the rows depend on besides the
+    stamps)."""
     versions = stamps.read_many(("plans", "pipeline"), using=connection.alias)
     if versions is None:
         return list(compute())

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, FilteredRelation, OuterRef, Q, Subquery
 from django.db.models.sql.constants import MULTI
 from django.utils import timezone
@@ -268,7 +268,10 @@ def plan_status(
 
     as_of = as_of or clock.today()
     if department_id is None and commitment_id is None:
-        rows = freshness.remembered(plan.pk, as_of, lambda: _status_rows(plan, as_of=as_of))
+        # The plan's year and thresholds are in the key: the plan was read before the
+        # stamps, and a change committed in between must not be remembered as current.
+        identity = (plan.pk, plan.year, _thresholds(plan))
+        rows = freshness.remembered(identity, as_of, lambda: _status_rows(plan, as_of=as_of))
     else:
         rows = _status_rows(
             plan,
@@ -312,7 +315,10 @@ class _Memo:
         memo = self._memos.get(key)
         if memo is None:
             return {}
-        self._memos.move_to_end(key)
+        try:
+            self._memos.move_to_end(key)
+        except KeyError:  # dropped by another thread meanwhile: still a valid memo
+            pass
         return memo
 
     def put(self, key, rows: dict) -> None:
@@ -353,6 +359,14 @@ _DATA_SOURCE = STATUS_FIELDS.index("data_source")
 _COMPUTED, _MANUAL = DataSource.COMPUTED.value, DataSource.MANUAL.value
 
 
+def _thresholds(plan: Plan) -> pace.Thresholds:
+    return pace.Thresholds(
+        yellow_ratio=plan.yellow_ratio,
+        milestone_red_days=plan.milestone_red_days,
+        report_grace_days=plan.report_grace_days,
+    )
+
+
 def _status_rows(
     plan: Plan,
     *,
@@ -361,11 +375,7 @@ def _status_rows(
     commitment_id: int | None = None,
     lead_only: bool = False,
 ) -> list[StatusRow]:
-    thresholds = pace.Thresholds(
-        yellow_ratio=plan.yellow_ratio,
-        milestone_red_days=plan.milestone_red_days,
-        report_grace_days=plan.report_grace_days,
-    )
+    thresholds = _thresholds(plan)
     queryset = _status_queryset(plan, as_of)
     whole_plan = commitment_id is None and department_id is None
     if commitment_id is not None:
@@ -389,7 +399,7 @@ def _status_rows(
     )
     values = queryset.values_list(*_COLUMNS)
     compiler = values.query.get_compiler(values.db)
-    plan_key = (values.db, connection.settings_dict["NAME"], plan.pk, plan.year)
+    plan_key = (values.db, connections[values.db].settings_dict["NAME"], plan.pk, plan.year)
     plan_key += (departments_seen,)
     day_key = (*plan_key, as_of, thresholds)
     prepared_before = _prepared.get(plan_key)

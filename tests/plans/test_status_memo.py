@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models.sql.constants import MULTI
 
 from duban.plans import selectors
 from duban.plans.models import Commitment, PaceProfile, ProgressReport
@@ -193,3 +194,27 @@ def test_another_day_assesses_again_but_converts_nothing(db, dept, other_dept):
         same = row.commitment is by_id[row.commitment.id].commitment
         assert same is (row.commitment.id != parking.pk)
     assert [_seen(r) for r in later] == [_seen(r) for r in _fresh(plan, dt.date(2022, 10, 21))]
+
+
+def test_a_plan_read_before_its_change_is_not_remembered_as_current(db, dept, other_dept):
+    from duban.plans.models import Plan
+
+    plan, *_, seasonal = _plan_of_every_kind(dept, other_dept)
+    stale = Plan.objects.get(pk=plan.pk)  # a request read the plan ...
+    Plan.objects.filter(pk=plan.pk).update(yellow_ratio=Decimal("0.1"))  # ... then this committed
+    old = selectors.plan_status(stale, as_of=SEP).rows  # computed with the old thresholds
+    assert next(r for r in old if r.commitment.id == seasonal.pk).status == "red"
+    current = selectors.plan_status(Plan.objects.get(pk=plan.pk), as_of=SEP).rows
+    assert next(r for r in current if r.commitment.id == seasonal.pk).status == "yellow"
+
+
+def test_raw_rows_are_in_the_order_of_the_columns(db, dept, other_dept):
+    # The memos convert raw rows with the compiler's converters, by position: the raw row
+    # must be in the order values_list gives, or values would land in the wrong fields.
+    plan, *_ = _plan_of_every_kind(dept, other_dept)
+    values = selectors._status_queryset(plan, SEP).values_list(*selectors._COLUMNS)
+    compiler = values.query.get_compiler(values.db)
+    raw = [row for chunk in compiler.execute_sql(MULTI) for row in chunk]
+    converted = list(compiler.results_iter(results=[raw], tuple_expected=True))
+    assert converted == list(values.all())
+    assert len(converted[0]) == len(selectors._COLUMNS)
