@@ -92,7 +92,7 @@ def build_tracking_demo(*, plan: Plan, planner, as_of: dt.date) -> str:
     if ProgressReport.objects.filter(commitment__plan=plan).exists():
         return "progress reports already loaded"
     reports: list[ProgressReport] = []
-    thresholds = pace.Thresholds(report_grace_days=plan.report_grace_days)
+    thresholds = plan.thresholds()
     with clock.as_of(as_of), transaction.atomic():
         for commitment in plan.commitments.select_related("lead_department").order_by("id"):
             rng = _rng(commitment)

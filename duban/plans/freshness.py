@@ -22,9 +22,38 @@ from django.db import connection
 
 from duban.core import stamps
 
+
+class Memo:
+    """A few dictionaries a worker keeps, each under a key; the least recently used is
+    dropped. Here for the whole plan's rows, and in selectors for each row."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._memos: OrderedDict = OrderedDict()
+
+    def get(self, key, default=None):
+        memo = self._memos.get(key)
+        if memo is None:
+            return default
+        try:
+            self._memos.move_to_end(key)
+        except KeyError:  # dropped by another thread meanwhile: still valid
+            pass
+        return memo
+
+    def put(self, key, value) -> None:
+        self._memos[key] = value
+        self._memos.move_to_end(key)
+        while len(self._memos) > self.size:
+            self._memos.popitem(last=False)
+
+    def clear(self) -> None:
+        self._memos.clear()
+
+
 # A few (plan, day) pairs per worker: today's and the days leaders look back at.
 SIZE = 8
-_remembered: OrderedDict = OrderedDict()
+_remembered = Memo(SIZE)
 
 
 def plans_changed() -> None:
@@ -49,9 +78,5 @@ def remembered(plan_id, as_of, compute):
     rows = _remembered.get(key)
     if rows is None:
         rows = compute()
-        _remembered[key] = rows
-        while len(_remembered) > SIZE:
-            _remembered.popitem(last=False)
-    else:
-        _remembered.move_to_end(key)
+        _remembered.put(key, rows)
     return list(rows)

@@ -92,6 +92,16 @@ class Plan(models.Model):
         verbose_name = _("plan")
         verbose_name_plural = _("plans")
 
+    def thresholds(self):
+        """The plan's status thresholds, as pace judges with them."""
+        from duban.plans.pace import Thresholds
+
+        return Thresholds(
+            yellow_ratio=self.yellow_ratio,
+            milestone_red_days=self.milestone_red_days,
+            report_grace_days=self.report_grace_days,
+        )
+
     def __str__(self) -> str:
         return self.title
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +16,7 @@ from django.utils import timezone
 
 from duban import clock
 from duban.accounts.models import Department
-from duban.plans import pace
+from duban.plans import freshness, pace
 from duban.plans.metrics import metric_value
 from duban.plans.models import (
     Commitment,
@@ -264,13 +263,11 @@ def plan_status(
     under the plans' and the pipeline's stamps (freshness.py); a department's or one
     commitment's are computed each time (they are few), from the rows memoised by
     _status_rows."""
-    from duban.plans import freshness
-
     as_of = as_of or clock.today()
     if department_id is None and commitment_id is None:
         # The plan's year and thresholds are in the key: the plan was read before the
         # stamps, and a change committed in between must not be remembered as current.
-        identity = (plan.pk, plan.year, _thresholds(plan))
+        identity = (plan.pk, plan.year, plan.thresholds())
         rows = freshness.remembered(identity, as_of, lambda: _status_rows(plan, as_of=as_of))
     else:
         rows = _status_rows(
@@ -289,50 +286,22 @@ def plan_status(
     return PlanStatus(plan, as_of, rows)
 
 
-class _Memo:
-    """A few dictionaries of a worker, each under a key, the least recently used dropped.
-
-    Two of them make the first view after a write, or of another day, cheap. Both are keyed
-    by the database row each entry came from, before any conversion (the commitment's
-    fields, its latest approved report and latest filing as of the day):
-    - ``_prepared``: the row converted (Decimal, date, JSON) into a summary and a pace
-      target, which depend on nothing else but the plan's year and the departments;
-    - ``_assessed``: the row's status, a pure function of the row, the day and the plan's
-      thresholds (and, through the prepared row, the year and the departments).
-    With all of that in their keys, a row that has not changed is reused as it is. After a
-    report is approved, the first view of a 5,000-commitment plan reads the rows and
-    converts and assesses only the one that changed; a view of another day assesses every
-    row again but converts none.
-
-    Figures computed from Duban's own data (a pipeline metric) are never reused assessed:
-    they change without their row changing."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._memos: OrderedDict = OrderedDict()
-
-    def get(self, key) -> dict:
-        memo = self._memos.get(key)
-        if memo is None:
-            return {}
-        try:
-            self._memos.move_to_end(key)
-        except KeyError:  # dropped by another thread meanwhile: still a valid memo
-            pass
-        return memo
-
-    def put(self, key, rows: dict) -> None:
-        self._memos[key] = rows
-        self._memos.move_to_end(key)
-        while len(self._memos) > self.size:
-            self._memos.popitem(last=False)
-
-    def clear(self) -> None:
-        self._memos.clear()
-
-
-_prepared = _Memo(size=2)  # plans per worker
-_assessed = _Memo(size=4)  # (plan, day) pairs per worker, as freshness.remembered keeps a few
+# Two memos make the first view after a write, or of another day, cheap. Both are keyed
+# by the database row each entry came from, before any conversion (the commitment's
+# fields, its latest approved report and latest filing as of the day):
+# - _prepared: the row converted (Decimal, date, JSON) into a summary and a pace target,
+#   which depend on nothing else but the plan's year and the departments;
+# - _assessed: the row's status, a pure function of the row, the day and the plan's
+#   thresholds (and, through the prepared row, the year and the departments).
+# With all of that in their keys, a row that has not changed is reused as it is. After a
+# report is approved, the first view of a 5,000-commitment plan reads the rows and
+# converts and assesses only the one that changed; a view of another day assesses every
+# row again but converts none. Figures computed from Duban's own data (a pipeline metric)
+# are never reused assessed: they change without their row changing.
+_prepared = freshness.Memo(size=2)  # plans per worker
+_assessed = freshness.Memo(
+    size=4
+)  # (plan, day) pairs per worker, as freshness.remembered keeps a few
 
 
 def memo_clear() -> None:
@@ -359,14 +328,6 @@ _DATA_SOURCE = STATUS_FIELDS.index("data_source")
 _COMPUTED, _MANUAL = DataSource.COMPUTED.value, DataSource.MANUAL.value
 
 
-def _thresholds(plan: Plan) -> pace.Thresholds:
-    return pace.Thresholds(
-        yellow_ratio=plan.yellow_ratio,
-        milestone_red_days=plan.milestone_red_days,
-        report_grace_days=plan.report_grace_days,
-    )
-
-
 def _status_rows(
     plan: Plan,
     *,
@@ -375,7 +336,7 @@ def _status_rows(
     commitment_id: int | None = None,
     lead_only: bool = False,
 ) -> list[StatusRow]:
-    thresholds = _thresholds(plan)
+    thresholds = plan.thresholds()
     queryset = _status_queryset(plan, as_of)
     whole_plan = commitment_id is None and department_id is None
     if commitment_id is not None:
@@ -402,8 +363,8 @@ def _status_rows(
     plan_key = (values.db, connections[values.db].settings_dict["NAME"], plan.pk, plan.year)
     plan_key += (departments_seen,)
     day_key = (*plan_key, as_of, thresholds)
-    prepared_before = _prepared.get(plan_key)
-    assessed_before = _assessed.get(day_key)
+    prepared_before = _prepared.get(plan_key, {})
+    assessed_before = _assessed.get(day_key, {})
     # Tens of thousands of objects, none in a reference cycle: the collector's passes
     # while they are made (a full one now and then) found nothing and cost about a tenth
     # of the computation.

@@ -35,14 +35,6 @@ OPEN_NOTICE = (
 )
 
 
-def _plan_thresholds(plan) -> pace.Thresholds:
-    return pace.Thresholds(
-        yellow_ratio=plan.yellow_ratio,
-        milestone_red_days=plan.milestone_red_days,
-        report_grace_days=plan.report_grace_days,
-    )
-
-
 def period_validate(commitment: Commitment, period_end: dt.date) -> None:
     valid = pace.periods(commitment.plan.year, commitment.cadence)
     if period_end not in valid:
@@ -482,7 +474,7 @@ def reminders_send(*, plan, days_ahead: int = 5, email: bool = True) -> int:
 
     today = clock.today()
     sent = 0
-    thresholds = _plan_thresholds(plan)
+    thresholds = plan.thresholds()
     for row in plan_status(plan).rows:
         commitment = row.commitment
         if commitment.lead_department_id is None or commitment.data_source != "manual":

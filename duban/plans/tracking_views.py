@@ -439,7 +439,7 @@ def department_page(request, code: str):
     today = clock.today()
     owed = []
     if plan:
-        thresholds = pace.Thresholds(report_grace_days=plan.report_grace_days)
+        thresholds = plan.thresholds()
         for row in rows:
             if (
                 row.commitment.lead_department_id != department.pk
