@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -31,6 +31,7 @@ from duban.cases.forms import (
 )
 from duban.cases.lights import resolution_light, response_light
 from duban.cases.models import Case, CasePhoto, Category, Channel, Pending, Status, parse_ticket
+from duban.core.uploads import stored_file_response
 
 ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 
@@ -470,7 +471,7 @@ def photo(request, pk: int):
     item = get_object_or_404(CasePhoto.objects.select_related("case"), pk=pk)
     if not _viewable(request.user, item.case):
         raise PermissionDenied(_("This case belongs to another department."))
-    return FileResponse(item.file.open("rb"), content_type=item.content_type)
+    return stored_file_response(item.file, item.content_type)
 
 
 @login_required

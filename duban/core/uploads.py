@@ -67,3 +67,24 @@ def upload_check(
     raise ValidationError(
         _("The file %(name)s is not an accepted type (%(types)s).") % {"name": name, "types": names}
     )
+
+
+def stored_file_response(stored, content_type: str, *, download_name: str | None = None):
+    """Serve a file an upload was stored as: with the type checked at upload, never
+    sniffed by the browser, inline or (given a name) as a download; 404 if it is gone."""
+    from django.http import FileResponse, Http404
+
+    try:
+        handle = stored.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file is missing.")) from None
+    response = FileResponse(
+        handle,
+        content_type=content_type,
+        as_attachment=download_name is not None,
+        filename=download_name or "",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    if download_name is None:
+        response["Content-Disposition"] = "inline"
+    return response

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from duban import clock
 from duban.accounts.models import Department
+from duban.core.uploads import stored_file_response
 from duban.plans import pace, selectors, services, spreadsheets, tracking
 from duban.plans.forms import (
     AssignForm,
@@ -323,15 +324,7 @@ def evidence_file(request, pk: int):
     item = get_object_or_404(Evidence.objects.select_related("report__commitment"), pk=pk)
     if not _can_see_commitment(request.user, item.report.commitment):
         raise PermissionDenied(_("This commitment belongs to another department."))
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("The file is missing.")) from None
-    response = FileResponse(
-        handle, content_type=item.content_type, as_attachment=True, filename=item.original_name
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stored_file_response(item.file, item.content_type, download_name=item.original_name)
 
 
 def _bad_form(request, form, commitment):

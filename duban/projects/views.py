@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from duban import clock
-from duban.core.uploads import upload_check
+from duban.core.uploads import stored_file_response, upload_check
 from duban.projects import selectors, services
 from duban.projects.forms import (
     ApprovalsForm,
@@ -309,14 +309,7 @@ def photo(request, pk: int):
     item = get_object_or_404(ReportPhoto.objects.select_related("report__project"), pk=pk)
     if not services.can_view_project(request.user, item.report.project):
         raise PermissionDenied(_("This project belongs to another department."))
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("The file is missing.")) from None
-    response = FileResponse(handle, content_type=item.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = "inline"
-    return response
+    return stored_file_response(item.file, item.content_type)
 
 
 @login_required
