@@ -72,10 +72,6 @@ def resolution_light(case: Case, now: dt.datetime | None = None) -> Light:
     )
 
 
-# Open and the clock running: the states whose lights can turn yellow or red.
-RUNNING = RUNNING_STATUSES
-
-
 def overdue_condition(now: dt.datetime) -> Q:
     """Past the response or the resolution deadline, whatever the status (lists combine it
     with one status at a time, so that each part reads the status index)."""
@@ -98,7 +94,7 @@ def yellow_condition(now: dt.datetime) -> Q:
 
 def overdue_q(now: dt.datetime | None = None) -> Q:
     """Open, not suspended, and past the response or the resolution deadline: the same
-    cases as ``Q(status__in=RUNNING) & overdue_condition(now)``, read from the partial
+    cases as ``Q(status__in=RUNNING_STATUSES) & overdue_condition(now)``, read from the partial
     index of ``Case.overdue_at`` (only the cases with a deadline to meet are in it)."""
     now = now or clock.now()
     return Q(overdue_at__lte=now)
@@ -106,4 +102,4 @@ def overdue_q(now: dt.datetime | None = None) -> Q:
 
 def yellow_q(now: dt.datetime | None = None) -> Q:
     now = now or clock.now()
-    return Q(status__in=RUNNING) & yellow_condition(now)
+    return Q(status__in=RUNNING_STATUSES) & yellow_condition(now)

@@ -14,7 +14,6 @@ from duban import clock
 from duban.accounts.models import Department
 from duban.cases import conf
 from duban.cases.lights import (
-    RUNNING,
     overdue_condition,
     resolution_light,
     response_light,
@@ -24,6 +23,7 @@ from duban.cases.models import (
     DONE_STATUSES,
     LAT_BAND_DIGITS,
     OPEN_STATUSES,
+    RUNNING_STATUSES,
     Case,
     CaseEvent,
     Status,
@@ -47,17 +47,6 @@ def _with_lights(rows: list[Case], now: dt.datetime) -> list[Case]:
         case.resolution_light = resolution_light(case, now)
         case.proposed_duplicates = ()
     return rows
-
-
-def keyset(queryset: QuerySet, *, before: int | None, limit: int = PAGE) -> Page:
-    """Newest first by id; `before` is the last id of the previous page. Constant cost at
-    any depth (the id index), unlike OFFSET."""
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    rows = list(queryset.order_by("-id")[: limit + 1])
-    next_before = rows[limit - 1].id if len(rows) > limit else None
-    now = clock.now()
-    return Page(_with_lights(rows[:limit], now), next_before, now)
 
 
 def first_ids(parts: list[QuerySet], *, limit: int, newest: bool = True) -> list[int]:
@@ -185,9 +174,9 @@ def queue(
     if scope == "open":
         parts = [cases.filter(status=s) for s in OPEN_STATUSES]
     elif scope == "overdue":
-        parts = [cases.filter(overdue_condition(now), status=s) for s in RUNNING]
+        parts = [cases.filter(overdue_condition(now), status=s) for s in RUNNING_STATUSES]
     elif scope == "yellow":
-        parts = [cases.filter(yellow_condition(now), status=s) for s in RUNNING]
+        parts = [cases.filter(yellow_condition(now), status=s) for s in RUNNING_STATUSES]
     elif scope == "done":
         parts = [cases.filter(status=s) for s in DONE_STATUSES]
     else:

@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from duban.cases import lights, selectors, services
 from duban.cases.models import (
+    RUNNING_STATUSES,
     Case,
     OverdueMonth,
     Status,
@@ -28,7 +29,7 @@ from .test_workflow import walk_to
 def _by_definition(now: dt.datetime) -> set[int]:
     return set(
         Case.objects.filter(
-            Q(status__in=lights.RUNNING) & lights.overdue_condition(now)
+            Q(status__in=RUNNING_STATUSES) & lights.overdue_condition(now)
         ).values_list("id", flat=True)
     )
 
