@@ -25,8 +25,6 @@ OPERATOR_URL_NAMES = frozenset({"set_language", "javascript-catalog", "healthz"}
 
 
 def operator_may_use(match) -> bool:
-    if match is None:
-        return True  # not a view (404 follows)
     namespace = match.namespaces[0] if match.namespaces else ""
     if namespace:
         return namespace in OPERATOR_NAMESPACES
@@ -44,8 +42,8 @@ class OperatorScopeMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_operator:
             return None
-        match = request.resolver_match
-        if match is not None and match.view_name == "core:home":
+        match = request.resolver_match  # set: process_view runs after the URL resolved
+        if match.view_name == "core:home":
             return redirect("cases:index")  # an operator's home is the hotline page
         if not operator_may_use(match):
             raise PermissionDenied(
