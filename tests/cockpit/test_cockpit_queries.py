@@ -145,32 +145,35 @@ def test_cockpit_queries_do_not_grow_with_the_data(
     assert "公园游园7" in client.get("/cockpit/").content.decode()
 
 
+def _panel(client):
+    response = client.get(f"/cockpit/?as_of={SEP}")
+    assert response.status_code == 200
+    return response.context["projects"]
+
+
 def test_cached_pipeline_figures_change_with_every_write(client, db, at_sep, leader, dept):
     """The pipeline panel is cached under the pipeline's stamp: any save or delete of a
     project, report or department shows at once."""
     make_plan(2022)
     client.force_login(leader)
 
-    def panel():
-        response = client.get(f"/cockpit/?as_of={SEP}")
-        assert response.status_code == 200
-        return response.context["projects"]
-
     late = make_project(dept, "L-1", start_planned=dt.date(2022, 5, 1))
-    assert panel()["late_count"] == 1 and panel()["late"][0]["department"] == dept.name
+    assert (
+        _panel(client)["late_count"] == 1 and _panel(client)["late"][0]["department"] == dept.name
+    )
     make_project(dept, "L-2", start_planned=dt.date(2022, 6, 1))
-    assert panel()["late_count"] == 2
+    assert _panel(client)["late_count"] == 2
     late.start_actual = dt.date(2022, 5, 3)
     late.save()
-    assert panel()["late_count"] == 1
-    before = panel()["investment"].completed
+    assert _panel(client)["late_count"] == 1
+    before = _panel(client)["investment"].completed
     make_report(late, dt.date(2022, 8, 31), 3_000_000, 3_000_000)
-    assert panel()["investment"].completed == before + 3_000_000
+    assert _panel(client)["investment"].completed == before + 3_000_000
     dept.name = "改名后的单位"
     dept.save()
-    assert panel()["late"][0]["department"] == "改名后的单位"
+    assert _panel(client)["late"][0]["department"] == "改名后的单位"
     late.delete()
-    assert panel()["investment"].completed == before
+    assert _panel(client)["investment"].completed == before
 
 
 def test_cached_pipeline_figures_follow_bulk_and_plain_sql_writes(client, db, at_sep, leader, dept):
@@ -179,32 +182,27 @@ def test_cached_pipeline_figures_follow_bulk_and_plain_sql_writes(client, db, at
     make_plan(2022)
     client.force_login(leader)
 
-    def panel():
-        response = client.get(f"/cockpit/?as_of={SEP}")
-        assert response.status_code == 200
-        return response.context["projects"]
-
     late = make_project(dept, "L-1", start_planned=dt.date(2022, 5, 1))
-    assert panel()["late_count"] == 1
+    assert _panel(client)["late_count"] == 1
     stamp = freshness.version()
     template = Project.objects.get(pk=late.pk)
     template.pk, template.code = None, "L-2"
     Project.objects.bulk_create([template])
     assert freshness.version() != stamp
-    assert panel()["late_count"] == 2
+    assert _panel(client)["late_count"] == 2
     Project.objects.filter(code="L-2").update(start_actual=dt.date(2022, 6, 3))
-    assert panel()["late_count"] == 1
-    before = panel()["investment"].completed
+    assert _panel(client)["late_count"] == 1
+    before = _panel(client)["investment"].completed
     report = make_report(late, dt.date(2022, 8, 31), 3_000_000, 3_000_000)
-    assert panel()["investment"].completed == before + 3_000_000
+    assert _panel(client)["investment"].completed == before + 3_000_000
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE projects_monthlyreport SET month_investment = %s, cumulative_investment = %s"
             " WHERE id = %s",
             [5_000_000, 5_000_000, report.pk],
         )
-    assert panel()["investment"].completed == before + 5_000_000
+    assert _panel(client)["investment"].completed == before + 5_000_000
     Department.objects.filter(pk=dept.pk).update(name="改名后的单位")
-    assert panel()["late"][0]["department"] == "改名后的单位"
+    assert _panel(client)["late"][0]["department"] == "改名后的单位"
     MonthlyReport.objects.filter(pk=report.pk).delete()
-    assert panel()["investment"].completed == before
+    assert _panel(client)["investment"].completed == before
