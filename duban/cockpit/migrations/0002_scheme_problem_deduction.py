@@ -6,23 +6,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("cockpit", "0001_initial"),
+        ('cockpit', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="evaluationscheme",
-            name="deduct_overdue_problem",
-            field=models.DecimalField(
-                decimal_places=2,
-                default=Decimal("0.5"),
-                max_digits=5,
-                validators=[
-                    django.core.validators.MinValueValidator(Decimal("0")),
-                    django.core.validators.MaxValueValidator(Decimal("50")),
-                ],
-                verbose_name="per overdue project problem",
-            ),
+            model_name='evaluationscheme',
+            name='deduct_overdue_problem',
+            field=models.DecimalField(decimal_places=2, default=Decimal('0.5'), max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('50'))], verbose_name='per overdue project problem'),
         ),
     ]

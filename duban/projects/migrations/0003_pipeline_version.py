@@ -4,23 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("projects", "0002_report_sums_index"),
+        ('projects', '0002_report_sums_index'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="PipelineVersion",
+            name='PipelineVersion',
             fields=[
-                (
-                    "id",
-                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
-                ),
-                ("token", models.CharField(max_length=32)),
+                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ('token', models.CharField(max_length=32)),
             ],
             options={
-                "verbose_name": "pipeline version",
-                "verbose_name_plural": "pipeline versions",
+                'verbose_name': 'pipeline version',
+                'verbose_name_plural': 'pipeline versions',
             },
         ),
     ]
