@@ -378,6 +378,7 @@ def _status_rows(
         misses = [raw for raw, prepared in zip(raw_rows, found, strict=True) if prepared is None]
         converted = iter(compiler.results_iter(results=[misses], tuple_expected=True))
         prepared_now, assessed_now = {}, {}
+        metrics: dict = {}  # each metric once per build, however many commitments use it
         rows = []
         for key, prepared in zip(keys, found, strict=True):
             if prepared is None:
@@ -385,7 +386,7 @@ def _status_rows(
             reuse = key is not None and prepared.commitment.data_source != _COMPUTED
             row = assessed_before.get(key) if reuse else None
             if row is None:
-                row = _assess(prepared, plan, as_of, thresholds)
+                row = _assess(prepared, plan, as_of, thresholds, metrics)
             if key is not None:
                 prepared_now[key] = prepared
             if reuse:
@@ -424,13 +425,20 @@ def _prepare(values: tuple, plan: Plan, departments: dict) -> _Prepared:
 
 
 def _assess(
-    prepared: _Prepared, plan: Plan, as_of: dt.date, thresholds: pace.Thresholds
+    prepared: _Prepared,
+    plan: Plan,
+    as_of: dt.date,
+    thresholds: pace.Thresholds,
+    metrics: dict | None = None,
 ) -> StatusRow:
     c, target = prepared.commitment, prepared.target
     latest_value, latest_period = prepared.latest_value, prepared.latest_period
     latest_done, latest_filed = prepared.latest_done, prepared.latest_filed
     if c.data_source == _COMPUTED and c.metric:
-        latest_value, latest_period = metric_value(c.metric, plan.year, as_of), as_of
+        metrics = {} if metrics is None else metrics
+        if c.metric not in metrics:
+            metrics[c.metric] = metric_value(c.metric, plan.year, as_of)
+        latest_value, latest_period = metrics[c.metric], as_of
     observation = None
     if latest_period is not None:
         observation = pace.Observation(latest_period, latest_value, latest_done)

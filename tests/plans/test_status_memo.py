@@ -218,3 +218,30 @@ def test_raw_rows_are_in_the_order_of_the_columns(db, dept, other_dept):
     converted = list(compiler.results_iter(results=[raw], tuple_expected=True))
     assert converted == list(values.all())
     assert len(converted[0]) == len(selectors._COLUMNS)
+
+
+def test_a_metric_is_read_once_per_build_however_many_commitments_use_it(db, dept, monkeypatch):
+    plan = make_plan(2022)
+    for n in range(4):
+        make_commitment(
+            plan,
+            dept,
+            key=f"m{n}",
+            data_source="computed",
+            metric="projects.new_start_rate",
+            measure="share",
+            unit="%",
+            value=Decimal(90),
+        )
+    calls = []
+
+    def metric(key, year, as_of):
+        calls.append((key, year, as_of))
+        return Decimal(45)
+
+    monkeypatch.setattr(selectors, "metric_value", metric)
+    rows = selectors._status_rows(plan, as_of=SEP)
+    assert calls == [("projects.new_start_rate", 2022, SEP)]
+    assert {r.latest_value for r in rows} == {Decimal(45)} and len(rows) == 4
+    selectors._status_rows(plan, as_of=SEP)  # computed figures are read again each build
+    assert len(calls) == 2
