@@ -16,9 +16,9 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 
 from duban.accounts.models import ApiClient
+from duban.accounts.tokens import api_client_for_key
 from duban.cases import services
 from duban.cases.models import OPEN_STATUSES, Case, Channel, parse_ticket
-from duban.cases.sql import api_client_for_key
 
 router = Router(tags=["cases"])
 API_CHANNELS = ("api", "inspection", "camera", "drone", "hotline")

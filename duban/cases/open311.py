@@ -22,9 +22,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from duban import clock
 from duban.accounts.models import ApiClient
+from duban.accounts.tokens import api_client_for_key
 from duban.cases import conf, services
 from duban.cases.models import OPEN_STATUSES, Case, Category, Channel, parse_ticket
-from duban.cases.sql import api_client_for_key
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2022-09-30T00:00:00+08:00"

@@ -116,46 +116,6 @@ def insert_row(instance: Model) -> bool:
     return True
 
 
-_client_select: dict[str, tuple] = {}
-
-
-def api_client_for_key(raw: str | None, *, scope: str):
-    """`accounts.tokens.api_client_for_key` in plain SQL (it runs on every API and Open311
-    intake; the ORM's compilation of the query costs more than the query): the active
-    client with this key and scope, or None. Its department is read on access."""
-    from duban.accounts.models import ApiClient
-    from duban.accounts.tokens import key_hash
-
-    if not raw or len(raw) > 200:
-        return None
-    prepared = _client_select.get(connection.alias)
-    if prepared is None:
-        meta = ApiClient._meta
-        quote = connection.ops.quote_name
-        columns = [f.get_col(meta.db_table) for f in meta.concrete_fields]
-        sql = (
-            f"SELECT {', '.join(quote(c.target.column) for c in columns)} "
-            f"FROM {quote(meta.db_table)} WHERE key_hash = %s AND scope = %s AND is_active"
-        )
-        converters = [
-            (i, connection.ops.get_db_converters(c) + c.get_db_converters(connection), c)
-            for i, c in enumerate(columns)
-        ]
-        names = [f.attname for f in meta.concrete_fields]
-        prepared = _client_select[connection.alias] = (sql, [x for x in converters if x[1]], names)
-    sql, converters, names = prepared
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key_hash(raw), str(scope)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for i, functions, column in converters:
-        for convert in functions:
-            values[i] = convert(values[i], column, connection)
-    return ApiClient.from_db(connection.alias, names, values)
-
-
 # -- SQLite's writers --------------------------------------------------------------------
 
 _queues: dict[tuple[int, str], int | None] = {}

@@ -13,11 +13,10 @@ from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from duban.accounts.models import ApiClient
-from duban.accounts.tokens import api_client_create
-from duban.accounts.tokens import api_client_for_key as orm_client_for_key
+from duban.accounts.tokens import api_client_create, api_client_for_key
 from duban.cases import services
 from duban.cases.models import Case, CaseEvent, Channel
-from duban.cases.sql import api_client_for_key, insert_row
+from duban.cases.sql import insert_row
 
 from .conftest import at
 
@@ -105,7 +104,7 @@ def test_api_key_lookup_in_plain_sql_matches_the_orm(planner, dept):
         name="巡查", scope="cases", actor=planner, department=dept, raw_key=KEY
     )[0]
     found = api_client_for_key(KEY, scope=ApiClient.Scope.CASES)
-    expected = orm_client_for_key(KEY, scope=ApiClient.Scope.CASES)
+    expected = ApiClient.objects.get(pk=client.pk)
     assert found == expected == client
     for field in ApiClient._meta.concrete_fields:
         assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
