@@ -77,9 +77,20 @@ def test_a_group_missing_a_trigger_keeps_nothing():
     assert stamps.read("plans") is not None and not stamps.missing()["plans"]
 
 
-def test_without_triggers_nothing_is_read():
-    """Databases other than SQLite and PostgreSQL have no triggers: no stamp to trust."""
+def test_without_triggers_nothing_is_read(monkeypatch):
+    """Databases other than SQLite and PostgreSQL have no triggers: no stamp to trust, and
+    what is kept under stamps is computed every time."""
+    from duban.plans import freshness
+
     assert stamps.trigger_names("oracle", "plans", "plans_plan") == []
+    assert stamps.read("plans") is not None  # this database has them
+    monkeypatch.setattr(connection, "vendor", "oracle")
+    assert stamps.read("plans") is None
+    assert stamps.read_many(("plans", "pipeline")) is None
+    computed = []
+    for _ in range(2):
+        freshness.remembered(1, None, lambda: computed.append(1) or ["row"])
+    assert computed == [1, 1]
 
 
 @pytest.mark.django_db(transaction=True)

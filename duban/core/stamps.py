@@ -104,6 +104,15 @@ def renew(name: str, *, using: str = DEFAULT_DB_ALIAS) -> None:
         cursor.execute("UPDATE core_stamp SET version = %s WHERE name = %s", [_random(), name])
 
 
+def _row_ensure(cursor, name: str) -> None:
+    """The group's row, with a random value (two databases never share a stamp by
+    chance), unless it is there."""
+    cursor.execute(
+        "INSERT INTO core_stamp (name, version) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
+        [name, _random()],
+    )
+
+
 # -- installing, for migrations ----------------------------------------------------------
 
 
@@ -137,10 +146,7 @@ def install(schema_editor, name: str, tables: Iterable[str]) -> None:
         return  # no triggers: readers compute every time
     quote = schema_editor.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO core_stamp (name, version) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
-            [name, _random()],
-        )
+        _row_ensure(cursor, name)
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"""
@@ -255,11 +261,7 @@ def after_migrate(*, using: str = DEFAULT_DB_ALIAS, **_signal_kwargs) -> None:
     with connection.cursor() as cursor:
         for name, absent in missing(using=using).items():
             if not absent:
-                cursor.execute(
-                    "INSERT INTO core_stamp (name, version) VALUES (%s, %s) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    [name, _random()],
-                )
+                _row_ensure(cursor, name)
                 continue
             cursor.execute("DELETE FROM core_stamp WHERE name = %s", [name])
             every = [t for table in GROUPS[name] for t in trigger_names(vendor, name, table)]
