@@ -348,30 +348,39 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.ticket
 
+    # The stored (overdue_at, department_id, street): what save() moves the case's overdue
+    # count out of. Kept as loaded, the bucket derived only when a save needs it.
+    _BUCKET_FIELDS = ("overdue_at", "department_id", "street")
+
     @classmethod
     def from_db(cls, db, field_names, values):
         case = super().from_db(db, field_names, values)
-        if {"overdue_at", "department_id", "street"} <= set(field_names):
-            case._overdue_key = overdue_key(case)
+        case._remember_bucket_fields()
         return case
+
+    def _remember_bucket_fields(self) -> None:
+        # From __dict__: a field deferred in this instance is not loaded for this.
+        loaded = self.__dict__
+        if all(name in loaded for name in self._BUCKET_FIELDS):
+            self._stored_bucket = tuple(loaded[name] for name in self._BUCKET_FIELDS)
+        else:
+            self.__dict__.pop("_stored_bucket", None)
 
     def _stored_overdue_key(self):
         """The bucket the stored row counts in (None for a new row): what save() moves the
         case out of. Read from the database when this instance was loaded without it."""
         if self._state.adding:
             return None
-        if hasattr(self, "_overdue_key"):
-            return self._overdue_key
-        stored = (
-            Case.objects.filter(pk=self.pk)
-            .values_list("overdue_at", "department_id", "street")
-            .first()
-        )
+        stored = self.__dict__.get("_stored_bucket")
+        if stored is None:
+            stored = Case.objects.filter(pk=self.pk).values_list(*self._BUCKET_FIELDS).first()
         return None if stored is None else bucket_of(*stored)
 
     def refresh_from_db(self, *args, **kwargs):
         super().refresh_from_db(*args, **kwargs)
-        self._overdue_key = overdue_key(self)
+        fields = kwargs.get("fields", args[1] if len(args) > 1 else None)
+        if fields is None or set(fields) & {"overdue_at", "department", "department_id", "street"}:
+            self._remember_bucket_fields()
 
     def save(self, *args, **kwargs):
         from django.db import transaction
@@ -390,7 +399,7 @@ class Case(models.Model):
                 super().save(*args, **kwargs)
             if before != after:
                 overdue_month_apply(before, after)
-        self._overdue_key = after
+        self._remember_bucket_fields()
 
     @property
     def ticket(self) -> str:

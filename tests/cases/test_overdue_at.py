@@ -18,6 +18,7 @@ from duban.cases.models import (
     overdue_at_of,
     overdue_at_refresh,
     overdue_counts,
+    overdue_key,
     overdue_month_rebuild,
     street_of,
 )
@@ -162,3 +163,18 @@ def test_a_case_loaded_without_its_bucket_fields_still_moves_its_count(
     assert _buckets() == kept  # moved out of and back into the same bucket, not doubled
     overdue_month_rebuild()
     assert _buckets() == kept
+
+
+def test_the_stored_bucket_is_read_only_when_a_save_needs_it(
+    time_machine, make_case, planner, owner, django_assert_num_queries
+):
+    time_machine.move_to(at(2022, 9, 26, 9), tick=False)
+    case = walk_to(make_case().case, Status.DISPATCHED, planner=planner, owner=owner)
+    loaded = Case.objects.get(pk=case.pk)
+    with django_assert_num_queries(0):  # kept as loaded
+        assert loaded._stored_overdue_key() == overdue_key(case)
+    partial = Case.objects.only("id", "status").get(pk=case.pk)
+    with django_assert_num_queries(1):  # a deferred field's own load, nothing more
+        assert partial.description
+    with django_assert_num_queries(1):  # not loaded: read from the row when saving
+        assert partial._stored_overdue_key() == overdue_key(case)
