@@ -385,7 +385,7 @@ class Case(models.Model):
     def save(self, *args, **kwargs):
         from django.db import transaction
 
-        from duban.cases.sql import insert_row
+        from duban.core.sql import insert_row
 
         self.overdue_at = overdue_at_of(self)
         self.street = street_of(self.address)

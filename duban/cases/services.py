@@ -35,7 +35,7 @@ from duban.cases.models import (
     Status,
     WorkdayCalendar,
 )
-from duban.cases.sql import insert_row, writer_queue
+from duban.core.sql import insert_row, writer_queue
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
 from duban.core.uploads import IMAGES, upload_check
 

@@ -16,7 +16,7 @@ from duban.accounts.models import ApiClient
 from duban.accounts.tokens import api_client_create, api_client_for_key
 from duban.cases import services
 from duban.cases.models import Case, CaseEvent, Channel
-from duban.cases.sql import insert_row
+from duban.core.sql import insert_row
 
 from .conftest import at
 
@@ -210,7 +210,7 @@ def test_sqlite_writers_queue_on_a_file_lock(tmp_path, monkeypatch, category, pl
 
     from django.db import transaction
 
-    from duban.cases import sql
+    from duban.core import sql
 
     # A transactional test may run on tables an earlier one flushed: load the calendar.
     services.calendar_load(actor=planner)
@@ -293,7 +293,7 @@ def test_plain_insert_leaves_sql_expressions_to_the_orm(category):
 def test_plain_insert_writes_null_where_values_are_missing(category):
     """None values go into the statement as NULL literals (psycopg re-parses a statement of
     more than 50 parameters on every call); each pattern of them is one statement."""
-    from duban.cases import sql
+    from duban.core import sql
 
     first, second = _case(category), _case(category, tracking_hash="c" * 64)
     assert insert_row(first) and insert_row(second)
