@@ -12,6 +12,8 @@ from django.db import connection, models, transaction
 
 from duban import clock
 from duban.audit.models import GENESIS, AuditEntry, AuditHead
+from duban.core import sql
+from duban.core.sql import insert_row
 
 
 def _json_safe(value):
@@ -51,15 +53,14 @@ _HEAD = AuditHead._meta.db_table
 def _lock_head() -> tuple[int, str]:
     """Lock the chain's head row (held to the end of the transaction) and read it. Plain
     SQL: this runs in every audited write, and the lock should be held as briefly as the
-    rest of the transaction allows (callers append last)."""
+    rest of the transaction allows (callers append last). In a `sql.batch()` the writes
+    waiting before it go in the same round trip."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT seq, hash FROM {_HEAD} WHERE id = 1{lock}", [])
-        row = cursor.fetchone()
-    if row is None:  # the very first entry
+    rows = sql.query(f"SELECT seq, hash FROM {_HEAD} WHERE id = 1{lock}", [])
+    if not rows:  # the very first entry
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
         return head.seq, head.hash
-    return row[0], row[1]
+    return rows[0][0], rows[0][1]
 
 
 def audit_record(
@@ -105,40 +106,12 @@ def audit_record(
 
 
 def _append(entry: AuditEntry) -> None:
-    """INSERT the entry and move the head to it: plain SQL prepared once per process (this
-    runs in every audited write), in one round trip where the driver allows several
-    statements (PostgreSQL's client-side binding), under the head's lock."""
-    global _append_sql
-    if _append_sql is None or _append_sql[0] != connection.vendor:
-        fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
-        quote = connection.ops.quote_name
-        insert = (
-            f"INSERT INTO {quote(AuditEntry._meta.db_table)} "
-            f"({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
-        if connection.features.can_return_columns_from_insert:
-            insert += f" RETURNING {quote(AuditEntry._meta.pk.column)}"
-        _append_sql = (connection.vendor, fields, insert)
-    _vendor, fields, insert = _append_sql
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
-    move = f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and not _server_side_binding():
-            cursor.execute(f"{insert}; {move}", [*values, entry.seq, entry.hash])
-            entry.pk = cursor.fetchone()[0]  # the first statement's result
-        else:
-            cursor.execute(insert, values)
-            entry.pk = cursor.fetchone()[0] if " RETURNING " in insert else cursor.lastrowid
-            cursor.execute(move, [entry.seq, entry.hash])
-        entry._state.adding = False
-
-
-_append_sql: tuple | None = None
-
-
-def _server_side_binding() -> bool:
-    return bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+    """INSERT the entry and move the head to it, under the head's lock: plain SQL (this
+    runs in every audited write); inside a `sql.batch()` both wait for the batch's next
+    round trip."""
+    if not insert_row(entry, defer=True):
+        entry.save(force_insert=True)
+    sql.execute(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [entry.seq, entry.hash])
 
 
 @dataclasses.dataclass

@@ -510,28 +510,19 @@ def overdue_month_apply(before: OverdueKey | None, after: OverdueKey | None) -> 
     for every writer)."""
     from django.db import connection
 
-    changes = sorted([(key, delta) for key, delta in ((before, -1), (after, 1)) if key is not None])
-    # Plain SQL for the update: it runs in every write of a running case.
-    table = connection.ops.quote_name(OverdueMonth._meta.db_table)
-    sql = f"UPDATE {table} SET n = n + %s WHERE month = %s AND department_key = %s AND street = %s"
-    for (month, department, street), delta in changes:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql, [delta, connection.ops.adapt_datefield_value(month), department, street]
-            )
-            if cursor.rowcount:
-                continue
-        from django.db import IntegrityError, transaction
+    from duban.core import sql
 
-        try:
-            with transaction.atomic():
-                OverdueMonth.objects.create(
-                    month=month, department_key=department, street=street, n=delta
-                )
-        except IntegrityError:  # another transaction made the row first
-            OverdueMonth.objects.filter(
-                month=month, department_key=department, street=street
-            ).update(n=models.F("n") + delta)
+    changes = sorted([(key, delta) for key, delta in ((before, -1), (after, 1)) if key is not None])
+    for (month, department, street), delta in changes:
+        sql.add_to_row(
+            OverdueMonth,
+            key={
+                "month": connection.ops.adapt_datefield_value(month),
+                "department_key": department,
+                "street": street,
+            },
+            delta={"n": delta},
+        )
 
 
 def overdue_month_rebuild() -> None:

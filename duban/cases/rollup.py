@@ -4,7 +4,7 @@ KPI pages count a year of cases without scanning them.
 A case *contributes* 1 to some counters of exactly one row: the row of its day of receipt
 (local date), category, department and channel. Every write of a case in ``services``
 takes the contribution before and after the change and adds the difference (``apply``) in
-the same transaction, with ``F()`` increments. ``rebuild`` recomputes rows from the cases
+the same transaction, one upsert per row (``core.sql.add_to_row``). ``rebuild`` recomputes rows from the cases
 with one grouped query (after a bulk load, or to repair).
 
 The counters mean exactly what the ``Count`` filters of ``selectors.kpis`` mean; ``kpis``
@@ -12,8 +12,8 @@ here returns what ``selectors.kpis`` returns for the same arguments (tests compa
 after every workflow step).
 
 Locking: ``apply`` updates its rows in a fixed key order, and services call it before the
-audit append, so the order of locks in every case write is: the case row, the roll-up rows
-(sorted), the audit chain's head. ``rebuild`` on PostgreSQL locks the roll-up table first.
+audit append, so the order of locks in every case write is: the case row, its overdue
+buckets (sorted, in ``Case.save``), the roll-up rows (sorted), the audit chain's head. ``rebuild`` on PostgreSQL locks the roll-up table first.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from duban.cases.models import Case, CaseDayStat, Status
 from duban.cases.selectors import GROUPS, KpiRow, kpi_row
+from duban.core import sql
 
 # The KPI counters, each counting the cases that are not void.
 KPI_COUNTERS = (
@@ -90,11 +91,6 @@ def _order(key: Key):
     return (day, category, -1 if department is None else department, channel)
 
 
-def _filter(key: Key) -> dict:
-    day, category, department, channel = key
-    return {"day": day, "category_id": category, "department_id": department, "channel": channel}
-
-
 def apply(before: Contribution | None, after: Contribution | None) -> None:
     """Add `after` minus `before` to the roll-up (nothing when they are equal). Call it in
     the transaction that writes the case."""
@@ -120,36 +116,20 @@ def apply(before: Contribution | None, after: Contribution | None) -> None:
 
 
 def _add(key: Key, delta: dict[str, int]) -> None:
-    # Plain SQL for the update: it runs in every write of a case, and the ORM's compilation
-    # of F() increments costs more than the statement.
-    ops = connection.ops
-    names = list(delta)
     day, category, department, channel = key
-    sql = (
-        f"UPDATE {ops.quote_name(CaseDayStat._meta.db_table)} SET "
-        + ", ".join(f"{ops.quote_name(n)} = {ops.quote_name(n)} + %s" for n in names)
-        + " WHERE day = %s AND category_id = %s AND channel = %s AND department_id "
-        + ("IS NULL" if department is None else "= %s")
+    # Two partial unique indexes make the key unique, NULL department included.
+    sql.add_to_row(
+        CaseDayStat,
+        key={
+            "day": connection.ops.adapt_datefield_value(day),
+            "category_id": category,
+            "department_id": department,
+            "channel": channel,
+        },
+        delta=delta,
+        unique=("day", "category_id", "channel") if department is None else (),
+        where='"department_id" IS NULL' if department is None else '"department_id" IS NOT NULL',
     )
-    params = [delta[n] for n in names] + [ops.adapt_datefield_value(day), category, channel]
-    if department is not None:
-        params.append(department)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.rowcount:
-            return
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent insert of the key fails alone
-            CaseDayStat.objects.create(**_filter(key), **delta)
-        return
-    except IntegrityError:
-        pass
-    # Another transaction inserted the row between our update and our insert (PostgreSQL
-    # made us wait for its commit): it is there now.
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if not cursor.rowcount:
-            raise RuntimeError(f"case roll-up row {key} neither updatable nor insertable")
 
 
 # -- rebuilding -------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from duban.cases.models import (
     Status,
     WorkdayCalendar,
 )
-from duban.core.sql import insert_row, writer_queue
+from duban.core.sql import batch, insert_row, writer_queue
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
 from duban.core.uploads import IMAGES, upload_check
 
@@ -265,7 +265,7 @@ def _event(case, *, kind, actor, at, from_status="", note="", public=True, depar
         note=(note or "")[:1000],
         public=public,
     )
-    if not insert_row(event):  # plain SQL: every step of every case writes one
+    if not insert_row(event, defer=True):  # plain SQL: every step of every case writes one
         event.save(force_insert=True)
     return event
 
@@ -418,8 +418,9 @@ def case_create(
         case.registered_at = now
     contribution = rollup.contribution(case)
     try:
-        # On SQLite, writers queue for the write lock on a file lock (sql.writer_queue).
-        with writer_queue(), transaction.atomic():
+        # On SQLite, writers queue for the write lock on a file lock (sql.writer_queue). On
+        # PostgreSQL, the writes after the case's INSERT go in two round trips (sql.batch).
+        with writer_queue(), transaction.atomic(), batch():
             case.save()
             _event(case, kind="received", actor=actor or api_client, at=now)
             if register:

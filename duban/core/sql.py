@@ -6,6 +6,13 @@ SQLite's writers.
 statement made once per process, model and database instead of compiled by the ORM on
 every call (the compilation costs several times the statement on these machines). It
 sends no signals; a model that has `pre_save`/`post_save` receivers is saved by the ORM.
+
+`add_to_row` adds to the counters of a row, making it if it is not there, in one statement
+(an upsert), whoever else adds to it at the same time.
+
+Inside `batch()` on PostgreSQL, statements whose results are not needed at once wait and go
+to the server together with the next statement whose result is (one round trip for an
+intake's event, roll-up, overdue bucket and the audit chain's head, instead of four).
 """
 
 from __future__ import annotations
@@ -85,10 +92,12 @@ def _with_nulls(sql: tuple[str, str], values: list, variants: dict) -> tuple[str
     return statement, [value for value in values if value is not None]
 
 
-def insert_row(instance: Model) -> bool:
+def insert_row(instance: Model, *, defer: bool = False) -> bool:
     """INSERT a new instance (primary key unset) and set its key, as save() would; False
     (nothing done) when the model must be saved by the ORM instead (see _statement, models
-    with pre_save or post_save receivers, and values that are SQL expressions)."""
+    with pre_save or post_save receivers, and values that are SQL expressions). With
+    `defer`, inside `batch()`, the row may wait for the batch's next round trip: its key is
+    set then (before any other statement runs)."""
     model = type(instance)
     if instance.pk is not None or not instance._state.adding:
         return False
@@ -108,12 +117,164 @@ def insert_row(instance: Model) -> bool:
         else:
             values.append(field.get_db_prep_save(value, connection))
     sql, values = _with_nulls(sql, values, variants)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
     instance._state.adding = False
     instance._state.db = connection.alias
+    if defer and returning and _queue() is not None:
+
+        def keep_key(row) -> None:
+            instance.pk = row[0]
+
+        execute(sql, values, then=keep_key)
+        return True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    except BaseException:
+        instance._state.adding = True
+        raise
     return True
+
+
+# -- counters ----------------------------------------------------------------------------
+
+_upserts: dict[tuple, str] = {}
+
+
+def add_to_row(
+    model: type[Model],
+    *,
+    key: dict,
+    delta: dict[str, int],
+    unique: tuple[str, ...] = (),
+    where: str = "",
+) -> None:
+    """Add `delta` to the counters of the row of `model` with these `key` column values,
+    inserting the row with `delta` as its counters when there is none: one INSERT ... ON
+    CONFLICT DO UPDATE (SQLite and PostgreSQL), so a concurrent writer that makes the row
+    first is added to, not lost. `unique` names the columns of the unique constraint that
+    finds the row (default: the key's), `where` its condition when it is partial (SQL on
+    the model's own columns). A key value of None is stored as NULL. Deferred inside
+    `batch()`."""
+    key_columns = tuple(key)
+    names = tuple(delta)
+    nulls = tuple(column for column, value in key.items() if value is None)
+    unique = unique or key_columns
+    cache = (connection.alias, model, key_columns, names, nulls, unique, where)
+    prepared = _upserts.get(cache)
+    if prepared is None:
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        # The other columns get their fields' defaults, as the ORM's create() gives them.
+        others = [
+            f
+            for f in model._meta.concrete_fields
+            if not f.primary_key and f.column not in key_columns and f.column not in names
+        ]
+        columns = [*key_columns, *names, *(f.column for f in others)]
+        values = ["NULL" if column in nulls else "%s" for column in key_columns]
+        statement = (
+            f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join([*values, *['%s'] * (len(names) + len(others))])}) "
+            f"ON CONFLICT ({', '.join(quote(c) for c in unique)})"
+            + (f" WHERE {where}" if where else "")
+            + " DO UPDATE SET "
+            + ", ".join(f"{quote(n)} = {table}.{quote(n)} + excluded.{quote(n)}" for n in names)
+        )
+        defaults = [f.get_db_prep_save(f.get_default(), connection) for f in others]
+        prepared = _upserts[cache] = (statement, defaults)
+    statement, defaults = prepared
+    params = [value for value in key.values() if value is not None]
+    execute(statement, [*params, *delta.values(), *defaults])
+
+
+# -- one round trip for several statements (PostgreSQL) ----------------------------------
+
+
+def _queue() -> list | None:
+    """The statements waiting in this connection's batch; None outside a batch."""
+    return getattr(connection, "_duban_sql_queue", None)
+
+
+def execute(sql: str, params, *, then=None) -> None:
+    """Run a statement whose result nobody reads now; `then(row)` is given its first row
+    (the columns of a RETURNING clause). Inside `batch()` it waits for the batch's next
+    round trip."""
+    queue = _queue()
+    if queue is not None:
+        queue.append((sql, list(params), then))
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if then is not None:
+            then(cursor.fetchone())
+
+
+def query(sql: str, params) -> list[tuple]:
+    """The rows of a statement, with the statements waiting in the batch sent before it in
+    the same round trip."""
+    queue = _queue()
+    if queue:
+        return _flush(queue, last=(sql, list(params)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _flush(queue: list, last: tuple[str, list] | None = None) -> list[tuple]:
+    """Send the waiting statements (and `last`) as one string, in order; PostgreSQL runs
+    them one after the other in the transaction and stops at the first error, which is
+    raised here. Returns the rows of `last`."""
+    items = queue[:]
+    queue.clear()
+    if last is not None:
+        items.append((*last, None))
+    if not items:
+        return []
+    text = "; ".join(sql for sql, _params, _then in items)
+    params = [value for _sql, values, _then in items for value in values]
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        for index, (_sql, _values, then) in enumerate(items):
+            if index:
+                cursor.nextset()
+            if then is not None:
+                then(cursor.fetchone())
+        return cursor.fetchall() if last is not None else []
+
+
+def _batching() -> bool:
+    """Several statements in one execute() need PostgreSQL's client-side binding (Django's
+    default for psycopg 3); SQLite runs in the process, where round trips cost nothing."""
+    return connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")
+
+
+@contextlib.contextmanager
+def batch():
+    """Statements given to `execute`, `add_to_row` and `insert_row(defer=True)` wait and go
+    with the next `query`, or at the end of the block. Any other statement (the ORM's, a
+    cursor's) sends them first, so the database sees every statement in the order the code
+    made them. Use inside a transaction: an error in a waiting statement is raised where
+    they are sent. Nothing changes outside PostgreSQL or inside another batch."""
+    if not _batching() or _queue() is not None:
+        yield
+        return
+    queue: list = []
+
+    def first_the_waiting(execute, sql, params, many, context):
+        if queue:
+            _flush(queue)
+        return execute(sql, params, many, context)
+
+    connection._duban_sql_queue = queue
+    try:
+        with connection.execute_wrapper(first_the_waiting):
+            yield
+            _flush(queue)
+    finally:
+        connection._duban_sql_queue = None
 
 
 # -- SQLite's writers --------------------------------------------------------------------

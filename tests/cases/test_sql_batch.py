@@ -1,0 +1,133 @@
+"""core.sql: counters added to by one upsert, and statements batched into one round trip on
+PostgreSQL without changing what the database sees or in which order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from duban.audit.models import AuditEntry
+from duban.audit.services import audit_record, audit_verify
+from duban.cases.models import CaseDayStat, CaseEvent, OverdueMonth
+from duban.core import sql
+
+pytestmark = pytest.mark.django_db
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="batches exist on PostgreSQL only"
+)
+MONTH = dt.date(2022, 9, 1)
+
+
+def _bucket(street: str, n: int) -> None:
+    sql.add_to_row(
+        OverdueMonth,
+        key={"month": MONTH, "department_key": 0, "street": street},
+        delta={"n": n},
+    )
+
+
+def test_add_to_row_makes_the_row_then_adds_to_it():
+    _bucket("金水东路", 1)
+    _bucket("金水东路", 2)
+    _bucket("商务外环路", -1)  # a count moved out of a bucket nobody made yet
+    rows = dict(OverdueMonth.objects.values_list("street", "n"))
+    assert rows == {"金水东路": 3, "商务外环路": -1}
+
+
+def test_add_to_row_fills_the_other_columns_with_their_defaults(category):
+    sql.add_to_row(
+        CaseDayStat,
+        key={"day": MONTH, "category_id": category.pk, "department_id": None, "channel": "web"},
+        delta={"received": 1},
+        unique=("day", "category_id", "channel"),
+        where='"department_id" IS NULL',
+    )
+    row = CaseDayStat.objects.get()
+    assert (row.received, row.void, row.resolved, row.department_id) == (1, 0, 0, None)
+
+
+def test_outside_postgresql_a_batch_runs_every_statement_at_once():
+    if connection.vendor == "postgresql":
+        pytest.skip("this is the other databases' behaviour")
+    with transaction.atomic(), sql.batch():
+        _bucket("金水东路", 1)
+        assert OverdueMonth.objects.get().n == 1  # no flush needed: it was run
+        with CaptureQueriesContext(connection) as queries:
+            _bucket("金水东路", 1)
+        assert len(queries) == 1
+
+
+@on_postgresql
+def test_waiting_statements_go_with_the_next_query_in_one_round_trip():
+    with transaction.atomic(), sql.batch():
+        with CaptureQueriesContext(connection) as queries:
+            _bucket("金水东路", 1)
+            _bucket("商务外环路", 1)
+            assert len(queries) == 0
+            rows = sql.query("SELECT count(*) FROM cases_overduemonth", [])
+        assert rows == [(2,)]
+        assert len(queries) == 1
+        with CaptureQueriesContext(connection) as queries:
+            _bucket("金水东路", 1)
+        assert len(queries) == 0
+    # sent at the end of the block, before the commit
+    assert dict(OverdueMonth.objects.values_list("street", "n")) == {"金水东路": 2, "商务外环路": 1}
+
+
+@on_postgresql
+def test_any_other_statement_sends_the_waiting_ones_first(make_case):
+    case = make_case().case
+    with transaction.atomic(), sql.batch():
+        event = CaseEvent(case=case, kind="note", at=case.received_at, to_status=case.status)
+        assert sql.insert_row(event, defer=True)
+        assert event.pk is None  # waiting
+        # The ORM's query sees the row: the waiting INSERT went first, and set its key.
+        assert CaseEvent.objects.filter(case=case, kind="note").count() == 1
+        assert event.pk is not None
+        assert CaseEvent.objects.get(pk=event.pk).kind == "note"
+
+
+@on_postgresql
+def test_an_error_in_a_waiting_statement_is_raised_and_nothing_is_kept():
+    with pytest.raises(IntegrityError):
+        with transaction.atomic(), sql.batch():
+            _bucket("金水东路", 1)
+            sql.execute(  # no month: refused at once (NOT NULL is not deferred)
+                "INSERT INTO cases_overduemonth (month, department_key, street, n) "
+                "VALUES (NULL, 0, %s, 1)",
+                ["商务外环路"],
+            )
+            assert OverdueMonth.objects.count() == 0  # never reached: sending raised
+    assert OverdueMonth.objects.count() == 0
+    assert sql._queue() is None
+    _bucket("金水东路", 1)  # the connection works on
+    assert OverdueMonth.objects.get().n == 1
+
+
+@on_postgresql
+def test_audit_appends_in_a_batch_keep_the_chain():
+    with transaction.atomic(), sql.batch():
+        first = audit_record(actor="x", action="t.one", entity="t", entity_id=1, after={"a": 1})
+        second = audit_record(actor="x", action="t.two", entity="t", entity_id=2)
+    assert first.pk and second.pk and second.seq == first.seq + 1
+    assert AuditEntry.objects.get(pk=second.pk).prev_hash == first.hash
+    assert audit_verify().ok
+
+
+@on_postgresql
+def test_an_intake_writes_in_three_round_trips(friday, make_case):
+    make_case()
+    with CaptureQueriesContext(connection) as queries:
+        make_case()
+    # (inside the test's transaction the intake's is a savepoint; the category's attributes
+    # are read before it)
+    start = next(i for i, q in enumerate(queries) if q["sql"].startswith("SAVEPOINT"))
+    inside = [q["sql"] for q in queries[start + 1 : -1]]
+    assert queries[-1]["sql"].startswith("RELEASE SAVEPOINT")
+    # the case's INSERT; its event, overdue bucket, roll-up and the chain's head; the
+    # audit entry and the head's move
+    assert len(inside) == 3, inside
+    assert inside[1].count(";") == 3 and "FOR UPDATE" in inside[1]
