@@ -15,8 +15,12 @@ from duban.audit.models import GENESIS, AuditEntry, AuditHead
 from duban.core import sql
 from duban.core.sql import insert_row
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
 
 def _json_safe(value):
+    if type(value) in _PLAIN:  # most values: checked first (every audited write)
+        return value
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
@@ -39,11 +43,13 @@ def _json_safe(value):
 def snapshot(instance: models.Model, *, exclude: Iterable[str] = ("password",)) -> dict:
     """The concrete field values of a model instance, JSON-safe."""
     skip = set(exclude)
+    plain = _PLAIN
     data = {}
     for field in instance._meta.concrete_fields:
         if field.name in skip:
             continue
-        data[field.attname] = _json_safe(getattr(instance, field.attname))
+        value = getattr(instance, field.attname)
+        data[field.attname] = value if type(value) in plain else _json_safe(value)
     return data
 
 

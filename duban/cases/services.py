@@ -35,8 +35,8 @@ from duban.cases.models import (
     Status,
     WorkdayCalendar,
 )
-from duban.core.sql import batch, insert_row, writer_queue
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
+from duban.core.sql import batch, insert_row, writer_queue
 from duban.core.uploads import IMAGES, upload_check
 
 logger = logging.getLogger(__name__)
@@ -187,16 +187,18 @@ def _coordinate(value, name: str, limit: int) -> Decimal | None:
 _memo: dict[tuple[str, str], tuple[int, object]] = {}
 
 
-def _stamp(name: str) -> int | None:
+def _stamps(*names: str) -> tuple[int | None, ...]:
+    """The groups' stamps, in one query; Nones when there is none to trust (read the
+    tables every time)."""
     from duban.core import stamps
 
-    return stamps.read(name, using=connection.alias)  # None: read the tables every time
+    found = stamps.read_many(names, using=connection.alias)
+    return found if found is not None else (None,) * len(names)
 
 
-def _memo_for(name: str, fresh):
+def _memo_for(name: str, fresh, stamp: int | None):
     """This process's copy of a group of tables, made again by `fresh()` when the stamp
-    changed; None when there is no stamp to trust."""
-    stamp = _stamp(name)
+    (read just before) changed; None when there is no stamp to trust."""
     if stamp is None:
         return None
     kept = _memo.get((connection.alias, name))
@@ -206,11 +208,19 @@ def _memo_for(name: str, fresh):
     return kept[1]
 
 
-def _calendar() -> WorkCalendar:
-    """A WorkCalendar sharing this process's copy of the calendar tables."""
+_READ = object()  # a stamp not read yet
+
+
+def _calendar(stamp=_READ) -> WorkCalendar:
+    """A WorkCalendar sharing this process's copy of the calendar tables (the stamp is read
+    unless given)."""
+    if stamp is _READ:
+        (stamp,) = _stamps("calendar")
     calendar = WorkCalendar()
     shared = _memo_for(
-        "calendar", lambda: (set(WorkdayCalendar.objects.values_list("year", flat=True)), {})
+        "calendar",
+        lambda: (set(WorkdayCalendar.objects.values_list("year", flat=True)), {}),
+        stamp,
     )
     if shared is not None:
         # The years covered, and the special days of each year read so far (a year is read
@@ -219,14 +229,17 @@ def _calendar() -> WorkCalendar:
     return calendar
 
 
-def category_for_code(code: str) -> Category | None:
+def category_for_code(code: str, *, stamp=_READ) -> Category | None:
     """The service with this code, active or not, with its attributes (prefetched), from
-    this process's copy of the catalogue. A copy of the instance: callers may change it."""
+    this process's copy of the catalogue (the stamp is read unless given). A copy of the
+    instance: callers may change it."""
 
     def load():
         return Category.objects.prefetch_related("attributes").filter(code=code).first()
 
-    kept = _memo_for("catalogue", dict)
+    if stamp is _READ:
+        (stamp,) = _stamps("catalogue")
+    kept = _memo_for("catalogue", dict, stamp)
     if kept is None:
         return load()
     if code not in kept:
@@ -235,6 +248,17 @@ def category_for_code(code: str) -> Category | None:
             return None
         kept[code] = category
     return copy.copy(kept[code])
+
+
+def intake_tables(code: str) -> tuple[Category | None, WorkCalendar]:
+    """What every intake reads first: the service with this code (as category_for_code)
+    and the working-day calendar, both checked with one read of their stamps. Pass the
+    calendar to case_create."""
+    catalogue, calendar = _stamps("catalogue", "calendar")
+    return (
+        category_for_code(code, stamp=catalogue),
+        _calendar(calendar),
+    )
 
 
 def _start_clock(case: Case, start: dt.datetime, calendar: WorkCalendar) -> None:
@@ -327,9 +351,11 @@ def case_create(
     register: bool = False,
     tracking: bool = False,
     open311_token: bool = False,
+    calendar: WorkCalendar | None = None,
 ) -> Intake:
     """Take in one case from any channel. With an API client and an external id, the same
-    submission sent again returns the first case (a retry never duplicates)."""
+    submission sent again returns the first case (a retry never duplicates). `calendar`:
+    the one intake_tables() gave with the category, else it is read here."""
     if not category.is_active:
         raise ValidationError(_("This service is not offered any more."))
     if channel not in Channel.values:
@@ -407,7 +433,7 @@ def case_create(
         case.open311_token = secrets.token_urlsafe(18)
     if category.clock_start == ClockStart.RECEIPT:
         try:
-            _start_clock(case, now, _calendar())
+            _start_clock(case, now, calendar or _calendar())
         except ValidationError:  # a retry after the calendar ran out still finds its case
             existing = _earlier_submission(api_client, external_id) if retry else None
             if existing is not None:

@@ -18,27 +18,79 @@ intake's event, roll-up, overdue bucket and the audit chain's head, instead of f
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
 
 from django.db import connection
-from django.db.models import CharField, Field, Model, TextField
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    Field,
+    ForeignKey,
+    IntegerField,
+    Model,
+    TextField,
+)
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
 
 _prepared: dict[tuple[str, type], tuple[list, tuple[str, str], bool, dict] | None] = {}
 
 
-def _as_given(field) -> bool:
-    """True for Django's own text fields (CharField, TextField and their subclasses such as
-    EmailField): get_db_prep_save() returns a str as it is."""
+def _passes(field) -> type | None:
+    """The type whose values this field stores as they are: str for Django's own text
+    fields (CharField, TextField and subclasses such as EmailField), int for its integer
+    fields and keys to an integer auto field, bool for BooleanField; None for the others,
+    whose values go through the field's conversions. Only where the field's class is
+    Django's and keeps Django's conversions, which return such a value unchanged."""
+    cls = type(field)
+    if not cls.__module__.startswith("django.") or cls.pre_save is not Field.pre_save:
+        return None
+    if isinstance(field, (CharField, TextField)):
+        plain = (
+            cls.get_db_prep_save is Field.get_db_prep_save
+            and cls.get_db_prep_value is Field.get_db_prep_value
+            and cls.get_prep_value in (CharField.get_prep_value, TextField.get_prep_value)
+        )
+        return str if plain else None
+    if isinstance(field, ForeignKey):
+        target = field.target_field
+        return int if isinstance(target, AutoFieldMixin) and _passes_int(target) else None
+    if isinstance(field, BooleanField) and cls.get_prep_value is BooleanField.get_prep_value:
+        return bool
+    if isinstance(field, IntegerField) and not isinstance(field, AutoFieldMixin):
+        return int if _passes_int(field) else None
+    return None
+
+
+def _passes_int(field) -> bool:
+    cls, ops = type(field), type(connection.ops)
+    if isinstance(field, AutoFieldMixin):  # the target of a key
+        prep = cls.get_db_prep_value is AutoFieldMixin.get_db_prep_value and (
+            ops.validate_autopk_value is BaseDatabaseOperations.validate_autopk_value
+        )
+    else:
+        prep = cls.get_db_prep_value is IntegerField.get_db_prep_value
+    return (
+        prep
+        and cls.__module__.startswith("django.")
+        and cls.get_prep_value is IntegerField.get_prep_value
+        and ops.adapt_integerfield_value is BaseDatabaseOperations.adapt_integerfield_value
+    )
+
+
+def _moment(field) -> bool:
+    """Django's own DateTimeField without auto_now: an aware datetime is stored as the
+    database's adapter makes it (the field's other conversions return it unchanged)."""
     cls = type(field)
     return (
-        isinstance(field, (CharField, TextField))
-        and cls.__module__.startswith("django.")
-        and cls.pre_save is Field.pre_save
+        cls is DateTimeField
+        and not field.auto_now
+        and not field.auto_now_add
         and cls.get_db_prep_save is Field.get_db_prep_save
-        and cls.get_db_prep_value is Field.get_db_prep_value
-        and cls.get_prep_value in (CharField.get_prep_value, TextField.get_prep_value)
     )
 
 
@@ -68,10 +120,11 @@ def _statement(model: type[Model]) -> tuple[list, tuple[str, str], bool, dict] |
         )
         returning = bool(connection.features.can_return_columns_from_insert)
         end = f") RETURNING {quote(meta.pk.column)}" if returning else ")"
-        # Django's own fields store None as NULL, and its text fields a str as it is:
-        # only the other values need the field's conversion.
+        # Django's own fields store None as NULL, and some a value of one type as it is
+        # (_passes): only the other values need the field's conversions.
         columns = [
-            (f, f.attname, _as_given(f), type(f).__module__.startswith("django.")) for f in fields
+            (f, f.attname, _passes(f), _moment(f), type(f).__module__.startswith("django."))
+            for f in fields
         ]
         _prepared[key] = (columns, (sql, end), returning, {})
     return _prepared[key]
@@ -108,10 +161,13 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
     instance._prepare_related_fields_for_save(operation_name="save")
     columns, sql, returning, variants = prepared
     values = []
-    for field, attname, as_given, none_as_null in columns:
-        value = getattr(instance, attname) if as_given else field.pre_save(instance, True)
-        if (value is None and none_as_null) or (as_given and type(value) is str):
+    adapt_moment = connection.ops.adapt_datetimefield_value
+    for field, attname, passes, moment, none_as_null in columns:
+        value = getattr(instance, attname) if passes or moment else field.pre_save(instance, True)
+        if (value is None and none_as_null) or type(value) is passes:
             values.append(value)
+        elif moment and type(value) is dt.datetime and value.tzinfo is not None:
+            values.append(adapt_moment(value))
         elif hasattr(value, "resolve_expression"):
             return False  # an SQL expression (F(), Now() ...): the ORM compiles it
         else:

@@ -60,3 +60,26 @@ def test_without_a_stamp_the_tables_are_read_every_time(category, django_assert_
     with django_assert_num_queries(3):  # the stamp (none), the category, its attributes
         assert services.category_for_code("noise").code == "noise"
     assert services._calendar().is_workday(dt.date(2022, 10, 8))  # 调休
+
+
+def test_intake_tables_check_both_copies_in_one_query(time_machine, make_case):
+    from django.test.utils import CaptureQueriesContext
+
+    time_machine.move_to(at(2022, 9, 26, 9), tick=False)  # Monday
+    services.intake_tables("noise")  # both copies made,
+    make_case()  # and the days of 2022 read into the calendar's
+    with CaptureQueriesContext(connection) as queries:
+        category, calendar = services.intake_tables("noise")
+        assert calendar.deadline(at(2022, 9, 26, 9), 3, "working_days") == at(2022, 9, 29, 18)
+    assert len(queries) == 1 and "core_stamp" in queries[0]["sql"]
+    assert category.code == "noise"
+    # The calendar given to the intake is the one used: it reads no stamp of its own.
+    with CaptureQueriesContext(connection) as queries:
+        make_case(category=category, calendar=calendar)
+    assert not [q for q in queries if "core_stamp" in q["sql"]]
+    # A change of the calendar is seen by the next intake_tables().
+    CalendarDay.objects.bulk_create([CalendarDay(date=dt.date(2022, 9, 27), is_workday=False)])
+    category, calendar = services.intake_tables("noise")
+    case = make_case(category=category, calendar=calendar).case
+    assert case.resolution_deadline == at(2022, 9, 30, 18)
+    assert services.intake_tables("nothing")[0] is None
