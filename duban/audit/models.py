@@ -31,8 +31,10 @@ class AuditEntry(models.Model):
     actor_id = models.BigIntegerField(null=True)  # no FK: deleting a user must not rewrite history
     actor = models.CharField(max_length=150)
     action = models.CharField(max_length=40)
-    entity = models.CharField(max_length=80, db_index=True)
-    entity_id = models.CharField(max_length=64, db_index=True)
+    # Found through the (entity, entity_id, seq) index; an index of each alone would be
+    # one more write in every audited change.
+    entity = models.CharField(max_length=80)
+    entity_id = models.CharField(max_length=64)
     before = models.JSONField(null=True)
     after = models.JSONField(null=True)
     prev_hash = models.CharField(max_length=64)
