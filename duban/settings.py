@@ -74,12 +74,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "duban.core.middleware.LocaleMiddleware",  # Django's, cheaper: see there
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "duban.accounts.middleware.OperatorScopeMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "duban.core.middleware.MessageMiddleware",  # Django's, cheaper: see there
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "duban.core.middleware.AsOfMiddleware",
 ]
