@@ -259,7 +259,9 @@ def request_data(case: Case) -> dict:
 
 
 def _param(params, name: str) -> str:
-    return services.clean_text(params.get(name))
+    value = params.get(name)
+    # Most of the parameters an intake reads are absent: no need to clean nothing.
+    return services.clean_text(value) if value else ""
 
 
 def _moment(value: str, name: str, *, end: bool = False) -> dt.datetime | None:
