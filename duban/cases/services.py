@@ -50,6 +50,7 @@ MAX_DESCRIPTION = 4000
 SECRET_FIELDS = (*PRIVATE_FIELDS, "tracking_hash", "open311_token")
 
 
+CHANNELS = frozenset(Channel.values)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -358,7 +359,7 @@ def case_create(
     the one intake_tables() gave with the category, else it is read here."""
     if not category.is_active:
         raise ValidationError(_("This service is not offered any more."))
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise ValidationError(_("Unknown channel %(c)s.") % {"c": channel})
     description = clean_text(description)
     if not description:

@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import os
 
 from django.db import connection
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import (
     BooleanField,
     CharField,
@@ -183,9 +185,8 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
         execute(sql, values, then=keep_key)
         return True
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+        cursor = run(sql, values)
+        instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
     except BaseException:
         instance._state.adding = True
         raise
@@ -260,10 +261,9 @@ def execute(sql: str, params, *, then=None) -> None:
     if queue is not None:
         queue.append((sql, list(params), then))
         return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if then is not None:
-            then(cursor.fetchone())
+    cursor = run(sql, params)
+    if then is not None:
+        then(cursor.fetchone())
 
 
 def query(sql: str, params) -> list[tuple]:
@@ -272,9 +272,33 @@ def query(sql: str, params) -> list[tuple]:
     queue = _queue()
     if queue:
         return _flush(queue, last=(sql, list(params)))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return run(sql, params).fetchall()
+
+
+@functools.lru_cache(maxsize=1024)
+def _qmark(sql: str) -> str:
+    return FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+
+
+def run(sql: str, params):
+    """Execute a statement now and return the cursor to read its result from (at once).
+    On SQLite, unless queries are being logged or wrapped (tests counting them, DEBUG),
+    the driver's own cursor runs it, with the statement in its placeholder style made
+    once: Django's cursor costs some 25 µs more per statement here, and an intake makes
+    ten. The checks and the error translation of Django's cursor are kept."""
+    if (
+        connection.vendor == "sqlite"
+        and not connection.queries_logged
+        and not connection.execute_wrappers
+    ):
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors:
+            return connection.connection.execute(_qmark(sql), params)
+    cursor = connection.cursor()
+    cursor.execute(sql, params)
+    return cursor
 
 
 def _flush(queue: list, last: tuple[str, list] | None = None) -> list[tuple]:

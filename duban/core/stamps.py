@@ -86,12 +86,17 @@ def read_many(names: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> tuple[i
     connection = connections[using]
     if connection.vendor not in VENDORS:
         return None  # no triggers there
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT name, version FROM core_stamp WHERE name IN ({', '.join(['%s'] * len(names))})",
-            names,
-        )
-        found = dict(cursor.fetchall())
+    statement = (
+        f"SELECT name, version FROM core_stamp WHERE name IN ({', '.join(['%s'] * len(names))})"
+    )
+    if using == DEFAULT_DB_ALIAS:  # read before every intake: the cheaper cursor
+        from duban.core import sql
+
+        found = dict(sql.run(statement, names).fetchall())
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, names)
+            found = dict(cursor.fetchall())
     if len(found) < len(names):
         return None
     return tuple(found[name] for name in names)

@@ -131,3 +131,23 @@ def test_an_intake_writes_in_three_round_trips(friday, make_case):
     # audit entry and the head's move
     assert len(inside) == 3, inside
     assert inside[1].count(";") == 3 and "FOR UPDATE" in inside[1]
+
+
+def test_run_uses_the_drivers_cursor_with_djangos_checks_and_errors(category):
+    """On SQLite, with nobody logging queries, run() skips Django's cursor but keeps what
+    it does: placeholders, error classes, the refusal of a broken transaction."""
+    assert not connection.queries_logged
+    rows = sql.run("SELECT %s || '%%', %s", ["50", 7]).fetchall()
+    assert rows == [("50%", 7)]
+    _bucket("金水东路", 1)
+    duplicate = (
+        "INSERT INTO cases_overduemonth (month, department_key, street, n) VALUES (%s, 0, %s, 1)"
+    )
+    with pytest.raises(IntegrityError):  # Django's class, not the driver's
+        with transaction.atomic():
+            sql.run(duplicate, [MONTH, "金水东路"])
+    with transaction.atomic():
+        transaction.set_rollback(True)  # as after an error the ORM caught
+        with pytest.raises(transaction.TransactionManagementError):
+            sql.run("SELECT 1", [])
+    assert OverdueMonth.objects.get().n == 1
