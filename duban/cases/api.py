@@ -86,7 +86,7 @@ def case_file(request, payload: CaseIn):
     client: ApiClient = request.auth
     if payload.channel not in API_CHANNELS:
         raise HttpError(400, f"channel must be one of {', '.join(API_CHANNELS)}")
-    category = services.category_for_code(services.clean_text(payload.service_code))
+    category, calendar = services.intake_tables(services.clean_text(payload.service_code))
     if category is None:
         raise HttpError(404, f"service_code {payload.service_code} not found")
     try:
@@ -102,6 +102,7 @@ def case_file(request, payload: CaseIn):
             attributes=payload.attributes,
             api_client=client,
             external_id=payload.external_id,
+            calendar=calendar,
         )
     except ValidationError as exc:
         raise HttpError(400, "; ".join(exc.messages)) from None

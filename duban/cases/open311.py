@@ -202,12 +202,15 @@ def service_list(request, *, fmt):
     return render(fmt, "services", [_service(c) for c in _categories()])
 
 
-def _category(code: str) -> Category:
-    code = services.clean_text(code)
-    category = services.category_for_code(code)
+def _active(code: str, category: Category | None) -> Category:
     if category is None or not category.is_active:
         raise Open311Error(404, f"service_code {code[:60]} not found")
     return category
+
+
+def _category(code: str) -> Category:
+    code = services.clean_text(code)
+    return _active(code, services.category_for_code(code))
 
 
 @endpoint
@@ -365,7 +368,9 @@ def _create(request, fmt):
     code = _param(params, "service_code")
     if not code:
         raise Open311Error(400, "service_code is required")
-    category = _category(code)
+    code = services.clean_text(code)
+    category, calendar = services.intake_tables(code)  # one query for both
+    category = _active(code, category)
     attributes: dict = {}
     for key in params:
         match = ATTRIBUTE.match(key)
@@ -394,6 +399,7 @@ def _create(request, fmt):
             reporter_email=_param(params, "email"),
             api_client=client,
             open311_token=True,
+            calendar=calendar,
         )
     except ValidationError as exc:
         raise Open311Error(400, *exc.messages) from None

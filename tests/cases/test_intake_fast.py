@@ -315,3 +315,33 @@ def test_plain_insert_checks_related_objects_as_save_does(category):
     department.save()  # saved after it was assigned: its key is taken
     assert insert_row(case)
     assert Case.objects.get(pk=case.pk).department_id == department.pk
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_an_intake_reads_the_stamps_once(client, friday, category, planner, endpoint):
+    """The catalogue's and the calendar's stamps in one query, with the category
+    (services.intake_tables), on both intake endpoints."""
+    import json
+
+    scope = "cases" if endpoint == "api" else "open311"
+    api_client_create(name="巡查", scope=scope, actor=planner, raw_key=KEY)
+
+    def post(n: int):
+        if endpoint == "api":
+            body = {"service_code": "noise", "description": "井盖缺失", "address": "金水东路8号"}
+            body["attributes"] = {"when": "night"}
+            return client.post(
+                "/api/v1/cases/",
+                json.dumps(body),
+                content_type="application/json",
+                HTTP_X_API_KEY=KEY,
+            )
+        form = {"api_key": KEY, "service_code": "noise", "description": "井盖缺失"}
+        form.update({"address_string": f"金水东路{n}号", "attribute[when]": "night"})
+        return client.post("/open311/v2/requests.json", form)
+
+    assert post(1).status_code == 201  # the copies made
+    with CaptureQueriesContext(connection) as queries:
+        assert post(2).status_code == 201
+    stamps = [q["sql"] for q in queries if "core_stamp" in q["sql"]]
+    assert len(stamps) == 1 and "IN" in stamps[0]
