@@ -102,7 +102,7 @@ def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict:
         raise ImproperlyConfigured(f"{name}: the port is not a number") from None
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "duban.core.postgresql",
         "NAME": dbname,
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
