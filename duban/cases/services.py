@@ -36,7 +36,8 @@ from duban.cases.models import (
     WorkdayCalendar,
 )
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
-from duban.core.sql import batch, insert_row, writer_queue
+from duban.core.sql import atomic as sql_atomic
+from duban.core.sql import insert_row, writer_queue
 from duban.core.uploads import IMAGES, upload_check
 
 logger = logging.getLogger(__name__)
@@ -446,8 +447,9 @@ def case_create(
     contribution = rollup.contribution(case)
     try:
         # On SQLite, writers queue for the write lock on a file lock (sql.writer_queue). On
-        # PostgreSQL, the writes after the case's INSERT go in two round trips (sql.batch).
-        with writer_queue(), transaction.atomic(), batch():
+        # PostgreSQL, the writes after the case's INSERT go in two round trips, the second
+        # with the COMMIT (sql.atomic).
+        with writer_queue(), sql_atomic():
             case.save()
             _event(case, kind="received", actor=actor or api_client, at=now)
             if register:

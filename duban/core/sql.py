@@ -23,7 +23,7 @@ import fcntl
 import functools
 import os
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import (
@@ -301,14 +301,18 @@ def run(sql: str, params):
     return cursor
 
 
-def _flush(queue: list, last: tuple[str, list] | None = None) -> list[tuple]:
-    """Send the waiting statements (and `last`) as one string, in order; PostgreSQL runs
-    them one after the other in the transaction and stops at the first error, which is
-    raised here. Returns the rows of `last`."""
+def _flush(
+    queue: list, last: tuple[str, list] | None = None, *, commit: bool = False
+) -> list[tuple]:
+    """Send the waiting statements (and `last`, or a COMMIT) as one string, in order;
+    PostgreSQL runs them one after the other in the transaction and stops at the first
+    error, which is raised here. Returns the rows of `last`."""
     items = queue[:]
     queue.clear()
     if last is not None:
         items.append((*last, None))
+    if commit and items:
+        items.append(("COMMIT", [], None))
     if not items:
         return []
     text = "; ".join(sql for sql, _params, _then in items)
@@ -332,12 +336,25 @@ def _batching() -> bool:
 
 
 @contextlib.contextmanager
-def batch():
+def atomic():
+    """transaction.atomic() with its statements in a batch(). When it is the outermost
+    transaction, on PostgreSQL the statements still waiting at its end and the COMMIT go in
+    one round trip: Django's commit then finds the transaction ended, and psycopg sends
+    nothing for it. A transaction marked for rollback is rolled back as always."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), batch(_commit=outermost):
+        yield
+
+
+@contextlib.contextmanager
+def batch(*, _commit: bool = False):
     """Statements given to `execute`, `add_to_row` and `insert_row(defer=True)` wait and go
     with the next `query`, or at the end of the block. Any other statement (the ORM's, a
     cursor's) sends them first, so the database sees every statement in the order the code
     made them. Use inside a transaction: an error in a waiting statement is raised where
-    they are sent. Nothing changes outside PostgreSQL or inside another batch."""
+    they are sent. Nothing changes outside PostgreSQL or inside another batch. (`_commit`:
+    see `atomic`, the only caller that knows nothing runs between this block's end and the
+    transaction's.)"""
     if not _batching() or _queue() is not None:
         yield
         return
@@ -352,7 +369,10 @@ def batch():
     try:
         with connection.execute_wrapper(first_the_waiting):
             yield
-            _flush(queue)
+            if connection.needs_rollback:
+                queue.clear()  # the transaction is rolled back: nothing to send
+            else:
+                _flush(queue, commit=_commit)
     finally:
         connection._duban_sql_queue = None
 

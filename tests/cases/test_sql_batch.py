@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -151,3 +152,64 @@ def test_run_uses_the_drivers_cursor_with_djangos_checks_and_errors(category):
         with pytest.raises(transaction.TransactionManagementError):
             sql.run("SELECT 1", [])
     assert OverdueMonth.objects.get().n == 1
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_outermost_batched_transaction_commits_with_its_last_statements(monkeypatch):
+    connection.ensure_connection()
+    driver = connection.connection
+    at_commit = []
+    real_commit = driver.commit
+
+    def commit():
+        at_commit.append(driver.info.transaction_status)
+        real_commit()
+
+    monkeypatch.setattr(driver, "commit", commit)
+    with CaptureQueriesContext(connection) as queries:
+        with sql.atomic():
+            _bucket("金水东路", 1)
+            _bucket("商务外环路", 1)
+        assert not connection.in_atomic_block
+    sent = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]  # Django's log
+    assert len(sent) == 1 and sent[0].endswith("; COMMIT")
+    # Django's commit found the transaction ended: psycopg sends nothing for it.
+    assert at_commit == [psycopg.pq.TransactionStatus.IDLE]
+    with psycopg.connect(**_plain_params()) as other:  # committed: seen from outside
+        assert other.execute("SELECT count(*) FROM cases_overduemonth").fetchone() == (2,)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_batched_transaction_inside_another_or_marked_for_rollback_commits_nothing():
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            with sql.atomic():  # a savepoint: its end is not the transaction's
+                _bucket("金水东路", 1)
+            raise RuntimeError
+    with sql.atomic():
+        _bucket("商务外环路", 1)
+        transaction.set_rollback(True)
+    assert OverdueMonth.objects.count() == 0
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_intake_outside_a_transaction_commits_in_its_last_round_trip(friday, make_case, planner):
+    from duban.cases import services
+
+    services.calendar_load(actor=planner)  # transactional tests start with empty tables
+    make_case()
+    with CaptureQueriesContext(connection) as queries:
+        case = make_case().case
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("INSERT", "SELECT 1", "UPDATE"))]
+    assert writes[-1].endswith("; COMMIT") and "audit_auditentry" in writes[-1]
+    with psycopg.connect(**_plain_params()) as other:
+        found = other.execute("SELECT count(*) FROM cases_case WHERE id = %s", [case.pk])
+        assert found.fetchone() == (1,)
+
+
+def _plain_params() -> dict:
+    params = connection.get_connection_params()
+    return {k: v for k, v in params.items() if k not in {"cursor_factory", "context"}}
