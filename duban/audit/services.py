@@ -80,7 +80,8 @@ def audit_record(
     after: dict | None = None,
 ) -> AuditEntry:
     """Append one entry. Call it inside the transaction that makes the change, so that the
-    change and its record commit or roll back together."""
+    change and its record commit or roll back together. Inside a `sql.batch()` the entry's
+    key is set when the batch sends it."""
     if instance is not None:
         entity = entity or instance._meta.label_lower
         entity_id = instance.pk if entity_id is None else entity_id

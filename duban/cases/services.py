@@ -278,7 +278,7 @@ def _start_clock(case: Case, start: dt.datetime, calendar: WorkCalendar) -> None
     )
 
 
-def _event(case, *, kind, actor, at, from_status="", note="", public=True, department=None):
+def _event(case, *, kind, actor, at, from_status="", note="", public=True, department=None) -> None:
     event = CaseEvent(
         case=case,
         kind=kind,
@@ -291,9 +291,10 @@ def _event(case, *, kind, actor, at, from_status="", note="", public=True, depar
         note=(note or "")[:1000],
         public=public,
     )
-    if not insert_row(event, defer=True):  # plain SQL: every step of every case writes one
+    # Plain SQL: every step of every case writes one. Not returned: inside a batch its key
+    # is only known when the batch is sent (sql.insert_row).
+    if not insert_row(event, defer=True):
         event.save(force_insert=True)
-    return event
 
 
 def photos_check(photos) -> list:

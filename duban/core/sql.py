@@ -152,7 +152,8 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
     (nothing done) when the model must be saved by the ORM instead (see _statement, models
     with pre_save or post_save receivers, and values that are SQL expressions). With
     `defer`, inside `batch()`, the row may wait for the batch's next round trip: its key is
-    set then (before any other statement runs)."""
+    set then (before any other statement runs). Until then the instance must not be saved
+    again (with no key, save() would insert it a second time)."""
     model = type(instance)
     if instance.pk is not None or not instance._state.adding:
         return False
@@ -351,10 +352,15 @@ def batch(*, _commit: bool = False):
     """Statements given to `execute`, `add_to_row` and `insert_row(defer=True)` wait and go
     with the next `query`, or at the end of the block. Any other statement (the ORM's, a
     cursor's) sends them first, so the database sees every statement in the order the code
-    made them. Use inside a transaction: an error in a waiting statement is raised where
-    they are sent. Nothing changes outside PostgreSQL or inside another batch. (`_commit`:
-    see `atomic`, the only caller that knows nothing runs between this block's end and the
+    made them. Only inside a transaction, whose COMMIT or ROLLBACK (not statements that go
+    through a cursor) must not end while statements wait: a batch outside one is refused.
+    An error in a waiting statement is raised where they are sent — possibly by a later
+    statement, a SAVEPOINT among them — so do not catch errors with savepoints inside a
+    batch. Nothing changes outside PostgreSQL or inside another batch. (`_commit`: see
+    `atomic`, the only caller that knows nothing runs between this block's end and the
     transaction's.)"""
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("sql.batch() runs inside a transaction")
     if not _batching() or _queue() is not None:
         yield
         return

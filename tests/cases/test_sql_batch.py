@@ -213,3 +213,20 @@ def test_an_intake_outside_a_transaction_commits_in_its_last_round_trip(friday, 
 def _plain_params() -> dict:
     params = connection.get_connection_params()
     return {k: v for k, v in params.items() if k not in {"cursor_factory", "context"}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_outside_a_transaction_is_refused():
+    """Its statements could wait past a COMMIT or ROLLBACK, which no cursor sends."""
+    with pytest.raises(transaction.TransactionManagementError):
+        with sql.batch():
+            _bucket("金水东路", 1)
+    assert not OverdueMonth.objects.exists()
+
+
+def test_a_batch_in_a_transaction_marked_for_rollback_ends_quietly():
+    with transaction.atomic():
+        with transaction.atomic(), sql.batch():
+            _bucket("金水东路", 1)
+            transaction.set_rollback(True)
+    assert not OverdueMonth.objects.exists()
