@@ -196,7 +196,7 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
 
 # -- counters ----------------------------------------------------------------------------
 
-_upserts: dict[tuple, str] = {}
+_upserts: dict[tuple, tuple[str, list | None, list]] = {}
 
 
 def add_to_row(
@@ -239,11 +239,18 @@ def add_to_row(
             + " DO UPDATE SET "
             + ", ".join(f"{quote(n)} = {table}.{quote(n)} + excluded.{quote(n)}" for n in names)
         )
-        defaults = [f.get_db_prep_save(f.get_default(), connection) for f in others]
-        prepared = _upserts[cache] = (statement, defaults)
-    statement, defaults = prepared
+        # Constant defaults are converted once; a callable one (timezone.now) on every call.
+        constant = not any(callable(f.default) for f in others)
+        prepared = _upserts[cache] = (statement, _defaults(others) if constant else None, others)
+    statement, defaults, others = prepared
+    if defaults is None:
+        defaults = _defaults(others)
     params = [value for value in key.values() if value is not None]
     execute(statement, [*params, *delta.values(), *defaults])
+
+
+def _defaults(fields) -> list:
+    return [f.get_db_prep_save(f.get_default(), connection) for f in fields]
 
 
 # -- one round trip for several statements (PostgreSQL) ----------------------------------

@@ -230,3 +230,20 @@ def test_a_batch_in_a_transaction_marked_for_rollback_ends_quietly():
             _bucket("金水东路", 1)
             transaction.set_rollback(True)
     assert not OverdueMonth.objects.exists()
+
+
+def test_add_to_row_computes_a_callable_default_on_every_call(category, monkeypatch):
+    field = CaseDayStat._meta.get_field("void")
+    values = iter([7, 8])
+    monkeypatch.setattr(field, "default", lambda: next(values))
+    monkeypatch.delitem(field.__dict__, "_get_default", raising=False)  # Django caches it
+    monkeypatch.setattr(sql, "_upserts", {})
+    for day in (MONTH, MONTH.replace(day=2)):
+        sql.add_to_row(
+            CaseDayStat,
+            key={"day": day, "category_id": category.pk, "department_id": None, "channel": "web"},
+            delta={"received": 1},
+            unique=("day", "category_id", "channel"),
+            where='"department_id" IS NULL',
+        )
+    assert sorted(CaseDayStat.objects.values_list("void", flat=True)) == [7, 8]
