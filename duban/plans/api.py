@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 
@@ -160,10 +160,10 @@ def progress_create(request, payload: ProgressIn):
     submitted for the supervision office's approval, like any report."""
     commitment = Commitment.objects.select_related("plan").filter(pk=payload.commitment_id).first()
     if commitment is None:
-        return 404, {"detail": f"no commitment {payload.commitment_id}"}
+        return Status(404, {"detail": f"no commitment {payload.commitment_id}"})
     client: ApiClient = request.auth
     if client.department_id is None:
-        return 403, {"detail": "this API client is not bound to a department"}
+        return Status(403, {"detail": "this API client is not bound to a department"})
     try:
         report = tracking.progress_save(
             commitment=commitment,
@@ -179,13 +179,16 @@ def progress_create(request, payload: ProgressIn):
             via_api_department=client.department,
         )
     except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
+        return Status(403, {"detail": str(exc)})
     except ValidationError as exc:
-        return 400, {"detail": "; ".join(exc.messages)}
-    return 201, {
-        "id": report.pk,
-        "commitment_id": commitment.pk,
-        "period_end": report.period_end,
-        "version": report.version,
-        "status": report.status,
-    }
+        return Status(400, {"detail": "; ".join(exc.messages)})
+    return Status(
+        201,
+        {
+            "id": report.pk,
+            "commitment_id": commitment.pk,
+            "period_end": report.period_end,
+            "version": report.version,
+            "status": report.status,
+        },
+    )
