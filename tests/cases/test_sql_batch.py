@@ -247,3 +247,22 @@ def test_add_to_row_computes_a_callable_default_on_every_call(category, monkeypa
             where='"department_id" IS NULL',
         )
     assert sorted(CaseDayStat.objects.values_list("void", flat=True)) == [7, 8]
+
+
+@on_postgresql
+def test_run_binds_parameters_on_the_server():
+    """On PostgreSQL run() sends the parameters apart from the statement, where Django's
+    cursor makes each a literal in Python; results, placeholders and error classes are
+    Django's."""
+    assert not connection.queries_logged
+    cursor = sql.run("SELECT %s::int + 1, %s::text || '%%'", [1, "50"])
+    assert type(cursor) is psycopg.Cursor
+    assert cursor.fetchall() == [(2, "50%")]
+    with pytest.raises(IntegrityError):  # Django's error class
+        with transaction.atomic():
+            _bucket("金水东路", 1)
+            sql.run(
+                "INSERT INTO cases_overduemonth (month, department_key, street, n) "
+                "VALUES (%s, 0, %s, 1)",
+                [MONTH, "金水东路"],
+            )
