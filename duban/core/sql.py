@@ -303,19 +303,15 @@ def run(sql: str, params):
         queue = _queue()
         if queue:
             _flush(queue)
-        if connection.vendor == "sqlite":
+        if connection.vendor in ("sqlite", "postgresql"):
             connection.close_if_health_check_failed()
             connection.ensure_connection()
             connection.validate_no_broken_transaction()
             with connection.wrap_database_errors:
-                return connection.connection.execute(_qmark(sql), params)
-        if connection.vendor == "postgresql":
-            import psycopg  # the PostgreSQL driver, there when this is PostgreSQL
+                if connection.vendor == "sqlite":
+                    return connection.connection.execute(_qmark(sql), params)
+                import psycopg  # the driver, there when this is PostgreSQL
 
-            connection.close_if_health_check_failed()
-            connection.ensure_connection()
-            connection.validate_no_broken_transaction()
-            with connection.wrap_database_errors:
                 cursor = psycopg.Cursor(connection.connection)
                 cursor.execute(sql, params)
                 return cursor

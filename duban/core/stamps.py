@@ -71,13 +71,8 @@ def _random() -> int:
 
 def read(name: str, *, using: str = DEFAULT_DB_ALIAS) -> int | None:
     """The group's stamp, or None when there is none to trust (compute, keep nothing)."""
-    connection = connections[using]
-    if connection.vendor not in VENDORS:
-        return None  # no triggers there
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version FROM core_stamp WHERE name = %s", [name])
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    found = read_many((name,), using=using)
+    return None if found is None else found[0]
 
 
 def read_many(names: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> tuple[int, ...] | None:

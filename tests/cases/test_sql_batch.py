@@ -38,14 +38,19 @@ def test_add_to_row_makes_the_row_then_adds_to_it():
     assert rows == {"金水东路": 3, "商务外环路": -1}
 
 
-def test_add_to_row_fills_the_other_columns_with_their_defaults(category):
+def _undispatched(category, day: dt.date) -> None:
+    """One more received case in the roll-up row without a department (a partial index)."""
     sql.add_to_row(
         CaseDayStat,
-        key={"day": MONTH, "category_id": category.pk, "department_id": None, "channel": "web"},
+        key={"day": day, "category_id": category.pk, "department_id": None, "channel": "web"},
         delta={"received": 1},
         unique=("day", "category_id", "channel"),
         where='"department_id" IS NULL',
     )
+
+
+def test_add_to_row_fills_the_other_columns_with_their_defaults(category):
+    _undispatched(category, MONTH)
     row = CaseDayStat.objects.get()
     assert (row.received, row.void, row.resolved, row.department_id) == (1, 0, 0, None)
 
@@ -239,13 +244,7 @@ def test_add_to_row_computes_a_callable_default_on_every_call(category, monkeypa
     monkeypatch.delitem(field.__dict__, "_get_default", raising=False)  # Django caches it
     monkeypatch.setattr(sql, "_upserts", {})
     for day in (MONTH, MONTH.replace(day=2)):
-        sql.add_to_row(
-            CaseDayStat,
-            key={"day": day, "category_id": category.pk, "department_id": None, "channel": "web"},
-            delta={"received": 1},
-            unique=("day", "category_id", "channel"),
-            where='"department_id" IS NULL',
-        )
+        _undispatched(category, day)
     assert sorted(CaseDayStat.objects.values_list("void", flat=True)) == [7, 8]
 
 
