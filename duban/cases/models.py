@@ -9,10 +9,12 @@ import re
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from duban.core import sql
 
 
 class WorkdayCalendar(models.Model):
@@ -389,10 +391,6 @@ class Case(models.Model):
             self._remember_bucket_fields()
 
     def save(self, *args, **kwargs):
-        from django.db import transaction
-
-        from duban.core.sql import insert_row
-
         self.overdue_at = overdue_at_of(self)
         self.street = street_of(self.address)
         if kwargs.get("update_fields") is not None:
@@ -401,7 +399,7 @@ class Case(models.Model):
         # No savepoint inside the services' transactions: a case write stays one round trip.
         with transaction.atomic(savepoint=False):
             # A new case (every intake) is inserted in plain SQL, the same row the ORM writes.
-            if args or kwargs or not insert_row(self):
+            if args or kwargs or not sql.insert_row(self):
                 super().save(*args, **kwargs)
             if before != after:
                 overdue_month_apply(before, after)
@@ -514,10 +512,6 @@ def overdue_key(case: Case) -> OverdueKey | None:
 def overdue_month_apply(before: OverdueKey | None, after: OverdueKey | None) -> None:
     """Move a case's count from one bucket to another, rows in key order (one lock order
     for every writer)."""
-    from django.db import connection
-
-    from duban.core import sql
-
     changes = sorted([(key, delta) for key, delta in ((before, -1), (after, 1)) if key is not None])
     for (month, department, street), delta in changes:
         sql.add_to_row(
@@ -535,7 +529,6 @@ def overdue_month_rebuild() -> None:
     """Recount every bucket from the cases (after a bulk load)."""
     from collections import Counter
 
-    from django.db import transaction
     from django.db.models import Count
     from django.db.models.functions import TruncMonth
 
