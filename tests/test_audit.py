@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from hypothesis import given
+from hypothesis import strategies as st
 
 from duban.accounts.models import Department
-from duban.audit.models import AppendOnlyError, AuditEntry
+from duban.audit.models import AppendOnlyError, AuditEntry, compute_hash, payload_before_link
 from duban.audit.services import audit_record, audit_verify, snapshot
 
 
@@ -105,3 +109,41 @@ def test_audit_page_is_for_admins_only(admin_user, planner, outsider, client, ch
         assert client.get("/audit/").status_code == 403
     client.force_login(admin_user)
     assert client.get("/audit/?before=abc").status_code == 400
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    content=st.fixed_dictionaries(
+        {
+            "at": st.text(),
+            "actor_id": st.none() | st.integers(),
+            "actor": st.text(),
+            "action": st.text(),
+            "entity": st.text(),
+            "entity_id": st.text(),
+            "before": _json,
+            "after": _json,
+        }
+    ),
+    prev_hash=st.text("0123456789abcdef", min_size=64, max_size=64),
+    seq=st.integers(min_value=1, max_value=2**62),
+)
+def test_the_payload_before_the_link_is_what_compute_hash_hashes(content, prev_hash, seq):
+    """What the database completes on PostgreSQL (audit.services._append_waiting) hashes to
+    what compute_hash gives for the same entry."""
+    text = payload_before_link(**content) + prev_hash + '","seq":' + str(seq) + "}"
+    expected = compute_hash(prev_hash=prev_hash, seq=seq, **content)
+    assert hashlib.sha256(text.encode("utf-8")).hexdigest() == expected
+
+
+def test_the_payload_before_the_link_refuses_keys_that_sort_after_it():
+    with pytest.raises(ValueError):
+        payload_before_link(action="x", seq=1)
+    with pytest.raises(ValueError):
+        payload_before_link(action="x", reason="sorts after prev_hash")

@@ -49,9 +49,11 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["entity", "entity_id", "seq"])]
 
     def content_hash(self) -> str:
-        return compute_hash(
-            prev_hash=self.prev_hash,
-            seq=self.seq,
+        return compute_hash(prev_hash=self.prev_hash, seq=self.seq, **self.content())
+
+    def content(self) -> dict:
+        """What the hash covers besides the link (prev_hash and seq)."""
+        return dict(
             at=self.at.isoformat(),
             actor_id=self.actor_id,
             actor=self.actor,
@@ -85,3 +87,15 @@ def compute_hash(**fields) -> str:
     # database's JSON formatting (PostgreSQL jsonb reorders keys).
     payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def payload_before_link(**fields) -> str:
+    """compute_hash's payload up to the link, for an entry whose `prev_hash` and `seq` are
+    not known yet: both sort last among the keys, so the payload is this text, then the
+    previous hash (hex, nothing to escape), then `","seq":`, the number and `}` — what the
+    database appends when it takes the link from the chain's head itself (sql.batch() on
+    PostgreSQL, see audit.services)."""
+    if "prev_hash" in fields or "seq" in fields or max(fields) >= "prev_hash":
+        raise ValueError("the link's keys must sort last")
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return payload[:-1] + ',"prev_hash":"'

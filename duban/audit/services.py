@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.db import connection, models, transaction
 
 from duban import clock
-from duban.audit.models import GENESIS, AuditEntry, AuditHead
+from duban.audit.models import GENESIS, AuditEntry, AuditHead, payload_before_link
 from duban.core import sql
 from duban.core.sql import insert_row
 
@@ -59,8 +59,7 @@ _HEAD = AuditHead._meta.db_table
 def _lock_head() -> tuple[int, str]:
     """Lock the chain's head row (held to the end of the transaction) and read it. Plain
     SQL: this runs in every audited write, and the lock should be held as briefly as the
-    rest of the transaction allows (callers append last). In a `sql.batch()` the writes
-    waiting before it go in the same round trip."""
+    rest of the transaction allows (callers append last)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     rows = sql.query(f"SELECT seq, hash FROM {_HEAD} WHERE id = 1{lock}", [])
     if not rows:  # the very first entry
@@ -80,8 +79,8 @@ def audit_record(
     after: dict | None = None,
 ) -> AuditEntry:
     """Append one entry. Call it inside the transaction that makes the change, so that the
-    change and its record commit or roll back together. Inside a `sql.batch()` the entry's
-    key is set when the batch sends it."""
+    change and its record commit or roll back together. Inside a `sql.batch()` (on
+    PostgreSQL) the entry's key, seq and hashes are set when the batch sends it."""
     if instance is not None:
         entity = entity or instance._meta.label_lower
         entity_id = instance.pk if entity_id is None else entity_id
@@ -92,33 +91,81 @@ def audit_record(
     actor_label = actor_label() if callable(actor_label) else (str(actor) if actor else "system")
     before = _json_safe(before) if before is not None else None
     after = _json_safe(after) if after is not None else None
+    entry = AuditEntry(
+        at=clock.wall_now().replace(microsecond=0),
+        actor_id=actor_id,
+        actor=actor_label,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id if entity_id is not None else ""),
+        before=before,
+        after=after,
+    )
     # No savepoint: a failed append fails the caller's transaction, change and all.
     with transaction.atomic(savepoint=False):
-        seq, prev_hash = _lock_head()
-        entry = AuditEntry(
-            seq=seq + 1,
-            at=clock.wall_now().replace(microsecond=0),
-            actor_id=actor_id,
-            actor=actor_label,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id if entity_id is not None else ""),
-            before=before,
-            after=after,
-            prev_hash=prev_hash,
-        )
-        entry.hash = entry.content_hash()
         _append(entry)
     return entry
 
 
 def _append(entry: AuditEntry) -> None:
-    """INSERT the entry and move the head to it, under the head's lock: plain SQL (this
-    runs in every audited write); inside a `sql.batch()` both wait for the batch's next
-    round trip."""
-    if not insert_row(entry, defer=True):
+    """Link the entry to the chain's head, INSERT it and move the head to it, under the
+    head's lock: plain SQL (this runs in every audited write). Inside a `sql.batch()` the
+    database links it (_append_waiting)."""
+    if sql.batching():
+        _append_waiting(entry)
+        return
+    seq, entry.prev_hash = _lock_head()
+    entry.seq = seq + 1
+    entry.hash = entry.content_hash()
+    if not insert_row(entry):
         entry.save(force_insert=True)
     sql.execute(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [entry.seq, entry.hash])
+
+
+_WAITING: dict[str, tuple[str, list]] = {}
+
+
+def _append_waiting(entry: AuditEntry) -> None:
+    """The append as statements that wait in the batch (PostgreSQL). The database links
+    the entry itself: it makes the head if there is none and locks it, and the entry's
+    INSERT reads it and computes the hash — sha256 of payload_before_link (made here), the
+    head's hash, `","seq":`, the next seq and `}`, the text compute_hash hashes. Every
+    intake takes the head's lock; this way it is taken in the batch's last round trip,
+    with the COMMIT, and held only while the database runs the rest of it, instead of
+    across a round trip and the hash made in Python."""
+    statements = _WAITING.get(connection.alias)
+    if statements is None:
+        quote = connection.ops.quote_name
+        table = quote(AuditEntry._meta.db_table)
+        names = ["at", "actor_id", "actor", "action", "entity", "entity_id", "before", "after"]
+        fields = [AuditEntry._meta.get_field(name) for name in names]
+        link = (
+            "encode(sha256(convert_to(%s || h.hash || '\",\"seq\":' || (h.seq + 1) || '}', "
+            "'UTF8')), 'hex')"
+        )
+        statements = _WAITING[connection.alias] = (
+            f"INSERT INTO {_HEAD} (id, seq, hash) VALUES (1, 0, %s) ON CONFLICT (id) DO NOTHING",
+            f"SELECT 1 FROM {_HEAD} WHERE id = 1 FOR UPDATE",
+            f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}, "
+            f"{quote('seq')}, {quote('prev_hash')}, {quote('hash')}) "
+            f"SELECT {', '.join(['%s'] * len(fields))}, h.seq + 1, h.hash, {link} "
+            f"FROM {_HEAD} h WHERE h.id = 1 RETURNING id, seq, prev_hash, hash",
+            f"UPDATE {_HEAD} SET seq = seq + 1, hash = (SELECT e.hash FROM {table} e "
+            f"WHERE e.seq = {_HEAD}.seq + 1) WHERE id = 1",
+            fields,
+        )
+    make_head, lock, insert, move, fields = statements
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+
+    def linked(row) -> None:
+        entry.pk, entry.seq, entry.prev_hash, entry.hash = row
+        entry._state.adding = False
+        entry._state.db = connection.alias
+
+    sql.execute(make_head, [GENESIS])
+    sql.execute(lock, [])
+    sql.execute(insert, [*values, payload_before_link(**entry.content())], then=linked)
+    sql.execute(move, [])
 
 
 @dataclasses.dataclass

@@ -261,6 +261,11 @@ def _queue() -> list | None:
     return getattr(connection, "_duban_sql_queue", None)
 
 
+def batching() -> bool:
+    """True inside a `batch()` that holds statements back (PostgreSQL)."""
+    return _queue() is not None
+
+
 def execute(sql: str, params, *, then=None) -> None:
     """Run a statement whose result nobody reads now; `then(row)` is given its first row
     (the columns of a RETURNING clause). Inside `batch()` it waits for the batch's next

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from duban.audit.models import AuditEntry
+from duban.audit.models import GENESIS, AuditEntry, AuditHead
 from duban.audit.services import audit_record, audit_verify
 from duban.cases.models import CaseDayStat, CaseEvent, OverdueMonth
 from duban.core import sql
@@ -124,7 +124,7 @@ def test_audit_appends_in_a_batch_keep_the_chain():
 
 
 @on_postgresql
-def test_an_intake_writes_in_three_round_trips(friday, make_case):
+def test_an_intake_writes_in_two_round_trips(friday, make_case):
     make_case()
     with CaptureQueriesContext(connection) as queries:
         make_case()
@@ -133,10 +133,21 @@ def test_an_intake_writes_in_three_round_trips(friday, make_case):
     start = next(i for i, q in enumerate(queries) if q["sql"].startswith("SAVEPOINT"))
     inside = [q["sql"] for q in queries[start + 1 : -1]]
     assert queries[-1]["sql"].startswith("RELEASE SAVEPOINT")
-    # the case's INSERT; its event, overdue bucket, roll-up and the chain's head; the
-    # audit entry and the head's move
-    assert len(inside) == 3, inside
-    assert inside[1].count(";") == 3 and "FOR UPDATE" in inside[1]
+    # the case's INSERT; then its event, overdue bucket, roll-up and the audit append
+    # (the head made if missing, locked, the entry linked by the database, the head moved)
+    assert len(inside) == 2, inside
+    assert inside[1].count(";") == 6 and "FOR UPDATE" in inside[1]
+    assert inside[1].index("FOR UPDATE") > inside[1].index("cases_caseevent")
+
+
+@on_postgresql
+def test_the_first_entry_of_an_empty_chain_in_a_batch_makes_the_head():
+    AuditHead.objects.all().delete()
+    with transaction.atomic(), sql.batch():
+        entry = audit_record(actor="x", action="t.one", entity="t", entity_id=1)
+    assert (entry.seq, entry.prev_hash) == (1, GENESIS)
+    assert AuditHead.objects.get().hash == entry.hash == entry.content_hash()
+    assert audit_verify().ok
 
 
 def test_run_uses_the_drivers_cursor_with_djangos_checks_and_errors(category):
