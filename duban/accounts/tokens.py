@@ -9,6 +9,9 @@ from django.db import connection, transaction
 
 from duban.accounts.models import ApiClient
 from duban.audit.services import audit_record, snapshot
+from duban.core.sql import run
+from duban.core.stamps import from_columns as stamps_from_columns
+from duban.core.stamps import subqueries as stamp_columns
 
 
 def key_hash(raw: str) -> str:
@@ -37,23 +40,28 @@ def api_client_create(
     return client, raw
 
 
-_client_select: dict[str, tuple] = {}
+_client_select: dict[tuple[str, tuple[str, ...]], tuple] = {}
 
 
-def api_client_for_key(raw: str | None, *, scope: str) -> ApiClient | None:
+def api_client_for_key(
+    raw: str | None, *, scope: str, stamps: tuple[str, ...] = ()
+) -> ApiClient | None:
     """The active client with this key and scope, or None; constant work whatever the key.
     Its department is read on access. Plain SQL, the statement made once per database: it
     runs on every API and Open311 intake, and the ORM's compilation of the query cost more
-    than the query."""
+    than the query. With `stamps` (group names, duban.core.stamps), the same statement
+    reads those stamps: they are set on the client as `client.stamps` (as
+    stamps.read_many gives them), for an intake that would read them next."""
     if not raw or len(raw) > 200:
         return None
-    prepared = _client_select.get(connection.alias)
+    prepared = _client_select.get((connection.alias, stamps))
     if prepared is None:
         meta = ApiClient._meta
         quote = connection.ops.quote_name
         columns = [f.get_col(meta.db_table) for f in meta.concrete_fields]
+        extra, extra_params = stamp_columns(stamps, connection.vendor)
         sql = (
-            f"SELECT {', '.join(quote(c.target.column) for c in columns)} "
+            f"SELECT {', '.join([*(quote(c.target.column) for c in columns), *extra])} "
             f"FROM {quote(meta.db_table)} WHERE key_hash = %s AND scope = %s AND is_active"
         )
         converters = [
@@ -61,15 +69,17 @@ def api_client_for_key(raw: str | None, *, scope: str) -> ApiClient | None:
             for i, c in enumerate(columns)
         ]
         names = [f.attname for f in meta.concrete_fields]
-        prepared = _client_select[connection.alias] = (sql, [x for x in converters if x[1]], names)
-    sql, converters, names = prepared
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key_hash(raw), str(scope)])
-        row = cursor.fetchone()
+        prepared = (sql, extra_params, [x for x in converters if x[1]], names)
+        _client_select[(connection.alias, stamps)] = prepared
+    sql, extra_params, converters, names = prepared
+    row = run(sql, [*extra_params, key_hash(raw), str(scope)]).fetchone()
     if row is None:
         return None
-    values = list(row)
+    values = list(row[: len(names)])
     for i, functions, column in converters:
         for convert in functions:
             values[i] = convert(values[i], column, connection)
-    return ApiClient.from_db(connection.alias, names, values)
+    client = ApiClient.from_db(connection.alias, names, values)
+    if stamps:
+        client.stamps = stamps_from_columns(row[len(names) :])
+    return client

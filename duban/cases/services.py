@@ -252,11 +252,19 @@ def category_for_code(code: str, *, stamp=_READ) -> Category | None:
     return copy.copy(kept[code])
 
 
-def intake_tables(code: str) -> tuple[Category | None, WorkCalendar]:
+# The stamps intake_tables reads: an API intake reads them with the client's key
+# (accounts.tokens.api_client_for_key(stamps=...)) and passes them on.
+INTAKE_STAMPS = ("catalogue", "calendar")
+
+
+def intake_tables(code: str, *, stamps=_READ) -> tuple[Category | None, WorkCalendar]:
     """What every intake reads first: the service with this code (as category_for_code)
-    and the working-day calendar, both checked with one read of their stamps. Pass the
+    and the working-day calendar, both checked with one read of their stamps (INTAKE_STAMPS,
+    read here unless given: a tuple, or None when there are none to trust). Pass the
     calendar to case_create."""
-    catalogue, calendar = _stamps("catalogue", "calendar")
+    if stamps is _READ:
+        stamps = _stamps(*INTAKE_STAMPS)
+    catalogue, calendar = stamps or (None,) * len(INTAKE_STAMPS)
     return (
         category_for_code(code, stamp=catalogue),
         _calendar(calendar),

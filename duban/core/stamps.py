@@ -97,6 +97,23 @@ def read_many(names: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> tuple[i
     return tuple(found[name] for name in names)
 
 
+def subqueries(names: Iterable[str], vendor: str) -> tuple[list[str], list[str]]:
+    """For a caller that reads these stamps in a statement of its own (one query instead
+    of two): its extra columns, each a group's stamp or NULL, and their parameters; none
+    where there are no triggers. `from_columns` reads them back."""
+    if vendor not in VENDORS:
+        return [], []
+    names = list(names)
+    return ["(SELECT version FROM core_stamp WHERE name = %s)"] * len(names), names
+
+
+def from_columns(values) -> tuple[int, ...] | None:
+    """The stamps read by `subqueries`' columns, as read_many gives them: None when one is
+    missing (or there were none to read)."""
+    values = tuple(values)
+    return None if not values or None in values else values
+
+
 def renew(name: str, *, using: str = DEFAULT_DB_ALIAS) -> None:
     """Give the group a new stamp by hand, as its triggers do on every write. No writer
     needs it; tests and benchmarks use it to measure the computing path."""
