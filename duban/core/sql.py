@@ -23,7 +23,7 @@ import fcntl
 import functools
 import os
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import (
@@ -164,7 +164,8 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
     instance._prepare_related_fields_for_save(operation_name="save")
     columns, sql, returning, variants = prepared
     values = []
-    adapt_moment = connection.ops.adapt_datetimefield_value
+    db = connections[DEFAULT_DB_ALIAS]
+    adapt_moment = db.ops.adapt_datetimefield_value
     for field, attname, passes, moment, none_as_null in columns:
         value = getattr(instance, attname) if passes or moment else field.pre_save(instance, True)
         if (value is None and none_as_null) or type(value) is passes:
@@ -174,10 +175,10 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
         elif hasattr(value, "resolve_expression"):
             return False  # an SQL expression (F(), Now() ...): the ORM compiles it
         else:
-            values.append(field.get_db_prep_save(value, connection))
+            values.append(field.get_db_prep_save(value, db))
     sql, values = _with_nulls(sql, values, variants)
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
     if defer and returning and _queue() is not None:
 
         def keep_key(row) -> None:
@@ -258,7 +259,7 @@ def _defaults(fields) -> list:
 
 def _queue() -> list | None:
     """The statements waiting in this connection's batch; None outside a batch."""
-    return getattr(connection, "_duban_sql_queue", None)
+    return getattr(connections[DEFAULT_DB_ALIAS], "_duban_sql_queue", None)
 
 
 def batching() -> bool:
@@ -302,25 +303,26 @@ def run(sql: str, params):
     - on PostgreSQL, with the parameters bound by the server (a psycopg Cursor, where
       Django's is a ClientCursor that turns each parameter into a literal in Python: some
       40 for a case). Statements waiting in a batch are sent first."""
-    if not connection.queries_logged and all(
-        getattr(wrapper, "batch", False) for wrapper in connection.execute_wrappers
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` looks it up again
+    if not db.queries_logged and all(
+        getattr(wrapper, "batch", False) for wrapper in db.execute_wrappers
     ):
-        queue = _queue()
+        queue = getattr(db, "_duban_sql_queue", None)
         if queue:
             _flush(queue)
-        if connection.vendor in ("sqlite", "postgresql"):
-            connection.close_if_health_check_failed()
-            connection.ensure_connection()
-            connection.validate_no_broken_transaction()
-            with connection.wrap_database_errors:
-                if connection.vendor == "sqlite":
-                    return connection.connection.execute(_qmark(sql), params)
+        if db.vendor in ("sqlite", "postgresql"):
+            db.close_if_health_check_failed()
+            db.ensure_connection()
+            db.validate_no_broken_transaction()
+            with db.wrap_database_errors:
+                if db.vendor == "sqlite":
+                    return db.connection.execute(_qmark(sql), params)
                 import psycopg  # the driver, there when this is PostgreSQL
 
-                cursor = psycopg.Cursor(connection.connection)
+                cursor = psycopg.Cursor(db.connection)
                 cursor.execute(sql, params)
                 return cursor
-    cursor = connection.cursor()
+    cursor = db.cursor()
     cursor.execute(sql, params)
     return cursor
 
