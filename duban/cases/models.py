@@ -228,9 +228,11 @@ class Case(models.Model):
     """One citizen request or problem found. Its ticket number is derived from the primary
     key (see ``ticket``), so it is unique without any counter kept in memory."""
 
-    # No index of its own for the category or the department: the indexes that begin with
-    # them (cases_cat_received_place, cases_dept_status_id) serve their lookups, and each
-    # index is one more write in every intake.
+    # Each index is one more write in every intake. No index of its own for the category or
+    # the department: the indexes that begin with them (cases_cat_received_place,
+    # cases_dept_status_id) serve their lookups. The tracking hash, the Open311 token,
+    # duplicate_of and pending_by are NULL in most cases: their indexes hold only the rows
+    # that have one (see Meta), so an intake writes an entry only for the token it sets.
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="cases", db_index=False
     )
@@ -264,10 +266,18 @@ class Case(models.Model):
         "accounts.ApiClient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     external_id = models.CharField(max_length=80, blank=True)
-    tracking_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    open311_token = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    # Unique where set (cases_tracking_hash_unique, cases_open311_token_unique): only the
+    # public form sets the one and Open311 the other, so most cases index neither.
+    tracking_hash = models.CharField(max_length=64, null=True, blank=True)
+    open311_token = models.CharField(max_length=40, null=True, blank=True)
+    # Indexed where set (cases_duplicate_of): NULL until the case is merged.
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        db_index=False,
     )
 
     received_at = models.DateTimeField(_("received"))
@@ -291,8 +301,14 @@ class Case(models.Model):
     pending = models.CharField(max_length=12, choices=Pending.choices, blank=True)
     pending_reason = models.CharField(max_length=500, blank=True)
     pending_amount = models.PositiveIntegerField(null=True, blank=True)
+    # Indexed where set (cases_pending_by): NULL unless a request waits for approval.
     pending_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     return_count = models.PositiveSmallIntegerField(default=0)
@@ -344,13 +360,41 @@ class Case(models.Model):
                 name="cases_overdue_street",
                 condition=Q(overdue_at__isnull=False),
             ),
+            # Foreign keys that are NULL in almost every case: the rows that have one only,
+            # so that an intake writes no entry for them. `duplicate_of_id = ?` and
+            # `pending_by_id IN (...)` (SET_NULL on delete) imply the condition, and both
+            # databases use the index for them (tests/cases/test_partial_indexes.py).
+            models.Index(
+                fields=["duplicate_of"],
+                name="cases_duplicate_of",
+                condition=Q(duplicate_of__isnull=False),
+            ),
+            models.Index(
+                fields=["pending_by"],
+                name="cases_pending_by",
+                condition=Q(pending_by__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["api_client", "external_id"],
                 condition=~Q(external_id=""),
                 name="cases_external_id_unique",
-            )
+            ),
+            # NULLs were never compared for uniqueness; now they are not indexed either. The
+            # "unique" code files full_clean's error under the field, as unique=True did.
+            models.UniqueConstraint(
+                fields=["tracking_hash"],
+                condition=Q(tracking_hash__isnull=False),
+                name="cases_tracking_hash_unique",
+                violation_error_code="unique",
+            ),
+            models.UniqueConstraint(
+                fields=["open311_token"],
+                condition=Q(open311_token__isnull=False),
+                name="cases_open311_token_unique",
+                violation_error_code="unique",
+            ),
         ]
 
     def __str__(self) -> str:
