@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from duban.accounts.models import ApiClient
 from duban.audit.services import audit_record, snapshot
@@ -54,23 +54,24 @@ def api_client_for_key(
     stamps.read_many gives them), for an intake that would read them next."""
     if not raw or len(raw) > 200:
         return None
-    prepared = _client_select.get((connection.alias, stamps))
+    db = connections[DEFAULT_DB_ALIAS]  # once (see core.sql, whose run() this uses)
+    prepared = _client_select.get((db.alias, stamps))
     if prepared is None:
         meta = ApiClient._meta
-        quote = connection.ops.quote_name
+        quote = db.ops.quote_name
         columns = [f.get_col(meta.db_table) for f in meta.concrete_fields]
-        extra, extra_params = stamp_columns(stamps, connection.vendor)
+        extra, extra_params = stamp_columns(stamps, db.vendor)
         sql = (
             f"SELECT {', '.join([*(quote(c.target.column) for c in columns), *extra])} "
             f"FROM {quote(meta.db_table)} WHERE key_hash = %s AND scope = %s AND is_active"
         )
         converters = [
-            (i, connection.ops.get_db_converters(c) + c.get_db_converters(connection), c)
+            (i, db.ops.get_db_converters(c) + c.get_db_converters(db), c)
             for i, c in enumerate(columns)
         ]
         names = [f.attname for f in meta.concrete_fields]
         prepared = (sql, extra_params, [x for x in converters if x[1]], names)
-        _client_select[(connection.alias, stamps)] = prepared
+        _client_select[(db.alias, stamps)] = prepared
     sql, extra_params, converters, names = prepared
     row = run(sql, [*extra_params, key_hash(raw), str(scope)]).fetchone()
     if row is None:
@@ -78,8 +79,8 @@ def api_client_for_key(
     values = list(row[: len(names)])
     for i, functions, column in converters:
         for convert in functions:
-            values[i] = convert(values[i], column, connection)
-    client = ApiClient.from_db(connection.alias, names, values)
+            values[i] = convert(values[i], column, db)
+    client = ApiClient.from_db(db.alias, names, values)
     if stamps:
         client.stamps = stamps_from_columns(row[len(names) :])
     return client

@@ -8,7 +8,7 @@ import decimal
 import uuid
 from collections.abc import Iterable
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from duban import clock
 from duban.audit.models import GENESIS, AuditEntry, AuditHead, payload_before_link
@@ -60,7 +60,8 @@ def _lock_head() -> tuple[int, str]:
     """Lock the chain's head row (held to the end of the transaction) and read it. Plain
     SQL: this runs in every audited write, and the lock should be held as briefly as the
     rest of the transaction allows (callers append last)."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    db = connections[DEFAULT_DB_ALIAS]  # once (see core.sql)
+    lock = " FOR UPDATE" if db.features.has_select_for_update else ""
     rows = sql.query(f"SELECT seq, hash FROM {_HEAD} WHERE id = 1{lock}", [])
     if not rows:  # the very first entry
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
@@ -133,9 +134,10 @@ def _append_waiting(entry: AuditEntry) -> None:
     intake takes the head's lock; this way it is taken in the batch's last round trip,
     with the COMMIT, and held only while the database runs the rest of it, instead of
     across a round trip and the hash made in Python."""
-    statements = _WAITING.get(connection.alias)
+    db = connections[DEFAULT_DB_ALIAS]  # once (see core.sql)
+    statements = _WAITING.get(db.alias)
     if statements is None:
-        quote = connection.ops.quote_name
+        quote = db.ops.quote_name
         table = quote(AuditEntry._meta.db_table)
         names = ["at", "actor_id", "actor", "action", "entity", "entity_id", "before", "after"]
         fields = [AuditEntry._meta.get_field(name) for name in names]
@@ -143,7 +145,7 @@ def _append_waiting(entry: AuditEntry) -> None:
             "encode(sha256(convert_to(%s || h.hash || '\",\"seq\":' || (h.seq + 1) || '}', "
             "'UTF8')), 'hex')"
         )
-        statements = _WAITING[connection.alias] = (
+        statements = _WAITING[db.alias] = (
             f"INSERT INTO {_HEAD} (id, seq, hash) VALUES (1, 0, %s) ON CONFLICT (id) DO NOTHING",
             f"SELECT 1 FROM {_HEAD} WHERE id = 1 FOR UPDATE",
             f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}, "
@@ -155,12 +157,12 @@ def _append_waiting(entry: AuditEntry) -> None:
             fields,
         )
     make_head, lock, insert, move, fields = statements
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields]
+    values = [f.get_db_prep_save(getattr(entry, f.attname), db) for f in fields]
 
     def linked(row) -> None:
         entry.pk, entry.seq, entry.prev_hash, entry.hash = row
         entry._state.adding = False
-        entry._state.db = connection.alias
+        entry._state.db = db.alias
 
     sql.execute(make_head, [GENESIS])
     sql.execute(lock, [])

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from duban import clock
@@ -194,7 +194,7 @@ def _stamps(*names: str) -> tuple[int | None, ...]:
     tables every time)."""
     from duban.core import stamps
 
-    found = stamps.read_many(names, using=connection.alias)
+    found = stamps.read_many(names)
     return found if found is not None else (None,) * len(names)
 
 
@@ -203,10 +203,12 @@ def _memo_for(name: str, fresh, stamp: int | None):
     (read just before) changed; None when there is no stamp to trust."""
     if stamp is None:
         return None
-    kept = _memo.get((connection.alias, name))
+    # The default database's (the alias through the `connection` proxy costs more than
+    # the rest of this, see core.sql).
+    kept = _memo.get((DEFAULT_DB_ALIAS, name))
     if kept is None or kept[0] != stamp:
         kept = (stamp, fresh())
-        _memo[(connection.alias, name)] = kept
+        _memo[(DEFAULT_DB_ALIAS, name)] = kept
     return kept[1]
 
 

@@ -39,6 +39,11 @@ from django.db.models import (
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
 
+# The functions below look the default database's wrapper up once per call
+# (connections[DEFAULT_DB_ALIAS]): every attribute of the `connection` proxy looks it up
+# again, about 5 µs here (asgiref's thread-critical local raises and catches an exception
+# each time to learn that no event loop runs), and an intake read some 120 of them.
+
 _prepared: dict[tuple[str, type], tuple[list, tuple[str, str], bool, dict] | None] = {}
 
 
@@ -100,7 +105,7 @@ def _statement(model: type[Model]) -> tuple[list, tuple[str, str], bool, dict] |
     """The INSERT of a model and how to read each column's value; None when the model must
     be saved by the ORM (a primary key that is not an auto field, parents, database
     defaults)."""
-    key = (connection.alias, model)
+    key = (DEFAULT_DB_ALIAS, model)
     if key not in _prepared:
         meta = model._meta
         fields = [
@@ -219,7 +224,7 @@ def add_to_row(
     names = tuple(delta)
     nulls = tuple(column for column, value in key.items() if value is None)
     unique = unique or key_columns
-    cache = (connection.alias, model, key_columns, names, nulls, unique, where)
+    cache = (DEFAULT_DB_ALIAS, model, key_columns, names, nulls, unique, where)
     prepared = _upserts.get(cache)
     if prepared is None:
         quote = connection.ops.quote_name
@@ -251,7 +256,8 @@ def add_to_row(
 
 
 def _defaults(fields) -> list:
-    return [f.get_db_prep_save(f.get_default(), connection) for f in fields]
+    db = connections[DEFAULT_DB_ALIAS]
+    return [f.get_db_prep_save(f.get_default(), db) for f in fields]
 
 
 # -- one round trip for several statements (PostgreSQL) ----------------------------------
@@ -303,7 +309,7 @@ def run(sql: str, params):
     - on PostgreSQL, with the parameters bound by the server (a psycopg Cursor, where
       Django's is a ClientCursor that turns each parameter into a literal in Python: some
       40 for a case). Statements waiting in a batch are sent first."""
-    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` looks it up again
+    db = connections[DEFAULT_DB_ALIAS]
     if not db.queries_logged and all(
         getattr(wrapper, "batch", False) for wrapper in db.execute_wrappers
     ):
@@ -333,6 +339,7 @@ def _flush(
     """Send the waiting statements (and `last`, or a COMMIT) as one string, in order;
     PostgreSQL runs them one after the other in the transaction and stops at the first
     error, which is raised here. Returns the rows of `last`."""
+    db = connections[DEFAULT_DB_ALIAS]
     items = queue[:]
     queue.clear()
     if last is not None:
@@ -343,7 +350,7 @@ def _flush(
         return []
     text = "; ".join(sql for sql, _params, _then in items)
     params = [value for _sql, values, _then in items for value in values]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(text, params)
         for index, (_sql, _values, then) in enumerate(items):
             if index:
@@ -356,9 +363,10 @@ def _flush(
 def _batching() -> bool:
     """Several statements in one execute() need PostgreSQL's client-side binding (Django's
     default for psycopg 3); SQLite runs in the process, where round trips cost nothing."""
-    return connection.vendor == "postgresql" and not connection.settings_dict.get(
-        "OPTIONS", {}
-    ).get("server_side_binding")
+    db = connections[DEFAULT_DB_ALIAS]
+    return db.vendor == "postgresql" and not db.settings_dict.get("OPTIONS", {}).get(
+        "server_side_binding"
+    )
 
 
 @contextlib.contextmanager
@@ -367,7 +375,8 @@ def atomic():
     transaction, on PostgreSQL the statements still waiting at its end and the COMMIT go in
     one round trip: Django's commit then finds the transaction ended, and psycopg sends
     nothing for it. A transaction marked for rollback is rolled back as always."""
-    outermost = not connection.in_atomic_block
+    db = connections[DEFAULT_DB_ALIAS]
+    outermost = not db.in_atomic_block
     with transaction.atomic(), batch(_commit=outermost):
         yield
 
@@ -384,7 +393,8 @@ def batch(*, _commit: bool = False):
     batch. Nothing changes outside PostgreSQL or inside another batch. (`_commit`: see
     `atomic`, the only caller that knows nothing runs between this block's end and the
     transaction's.)"""
-    if not connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]
+    if not db.in_atomic_block:
         raise transaction.TransactionManagementError("sql.batch() runs inside a transaction")
     if not _batching() or _queue() is not None:
         yield
@@ -398,16 +408,16 @@ def batch(*, _commit: bool = False):
 
     first_the_waiting.batch = True  # sql.run sends the queue itself
 
-    connection._duban_sql_queue = queue
+    db._duban_sql_queue = queue
     try:
-        with connection.execute_wrapper(first_the_waiting):
+        with db.execute_wrapper(first_the_waiting):
             yield
-            if connection.needs_rollback:
+            if db.needs_rollback:
                 queue.clear()  # the transaction is rolled back: nothing to send
             else:
                 _flush(queue, commit=_commit)
     finally:
-        connection._duban_sql_queue = None
+        db._duban_sql_queue = None
 
 
 # -- SQLite's writers --------------------------------------------------------------------
@@ -418,9 +428,10 @@ _queues: dict[tuple[int, str], int | None] = {}
 def _queue_path() -> str | None:
     """The lock file of this SQLite database's writers; None for other databases and for
     in-memory SQLite (the tests)."""
-    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite" or db.is_in_memory_db():
         return None
-    return f"{connection.settings_dict['NAME']}-writers"
+    return f"{db.settings_dict['NAME']}-writers"
 
 
 @contextlib.contextmanager
@@ -435,7 +446,8 @@ def writer_queue():
     transaction, so a writer never waits in the queue while it holds SQLite's lock (no
     deadlock with a queued writer waiting for that lock); if the lock file cannot be
     opened, writers do without."""
-    path = None if connection.in_atomic_block else _queue_path()
+    db = connections[DEFAULT_DB_ALIAS]
+    path = None if db.in_atomic_block else _queue_path()
     fd = None
     if path is not None:
         key = (os.getpid(), path)  # per process: gunicorn forks its workers
