@@ -47,7 +47,10 @@ class Server:
                         )
                     )
                     while len(body) < length:
-                        body += conn.recv(65536)
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        body += chunk
                     self.received.append(head + b"\r\n\r\n" + body)
                     for piece in self.replies.pop(0):
                         conn.sendall(piece)
@@ -92,4 +95,29 @@ def test_a_response_cut_short_is_an_error_not_a_short_body():
     server = Server([[b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nabc"]], close_after=True)
     conn = Connection(server.port, timeout=5)
     with pytest.raises(ConnectionResetError):
+        conn.post(_request("/x", "text/plain", b"a"))
+
+
+def test_a_body_without_length_ends_with_the_connection():
+    server = Server([[b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nno", b" good"]])
+    server.close_after = True
+    conn = Connection(server.port, timeout=5)
+    assert conn.post(_request("/x", "text/plain", b"a")) == (400, b"no good")
+    assert conn.sock is None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 400 Bad Request\r\n\r\nno",  # no length, and the connection stays
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        b"SSH-2.0-OpenSSH\r\n\r\n",
+        b"HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n",
+    ],
+)
+def test_a_response_it_cannot_read_is_an_error_it_counts(reply):
+    """ValueError, which the client records as a failed request (status 0)."""
+    server = Server([[reply]], close_after=True)
+    conn = Connection(server.port, timeout=5)
+    with pytest.raises(ValueError):
         conn.post(_request("/x", "text/plain", b"a"))
