@@ -135,8 +135,9 @@ _json = st.recursive(
     seq=st.integers(min_value=1, max_value=2**62),
 )
 def test_the_payload_before_the_link_is_what_compute_hash_hashes(content, prev_hash, seq):
-    """What the database completes on PostgreSQL (audit.services._append_waiting) hashes to
-    what compute_hash gives for the same entry."""
+    """The text the database completes on PostgreSQL (audit.services._append_waiting: the
+    payload, the head's hash, `","seq":`, the seq, `}`) hashes to what compute_hash gives for
+    the same entry. The database's side of it: tests/cases/test_sql_batch.py."""
     text = payload_before_link(**content) + prev_hash + '","seq":' + str(seq) + "}"
     expected = compute_hash(prev_hash=prev_hash, seq=seq, **content)
     assert hashlib.sha256(text.encode("utf-8")).hexdigest() == expected

@@ -123,7 +123,7 @@ def _append(entry: AuditEntry) -> None:
     sql.execute(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [entry.seq, entry.hash])
 
 
-_WAITING: dict[str, tuple[str, list]] = {}
+_WAITING: dict[str, tuple[str, str, str, str, list]] = {}
 
 
 def _append_waiting(entry: AuditEntry) -> None:

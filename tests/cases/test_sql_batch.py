@@ -9,6 +9,8 @@ import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from duban.audit.models import GENESIS, AuditEntry, AuditHead
 from duban.audit.services import audit_record, audit_verify
@@ -138,6 +140,28 @@ def test_an_intake_writes_in_two_round_trips(friday, make_case):
     assert len(inside) == 2, inside
     assert inside[1].count(";") == 6 and "FOR UPDATE" in inside[1]
     assert inside[1].index("FOR UPDATE") > inside[1].index("cases_caseevent")
+
+
+@on_postgresql
+@settings(max_examples=40, deadline=None)
+@given(
+    text=st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40),
+    number=st.integers(min_value=-(2**70), max_value=2**70),
+)
+def test_the_database_links_entries_as_compute_hash_would(text, number):
+    """The hash PostgreSQL computes in the batch (sha256 over the payload it completes) is
+    compute_hash's, whatever the content: non-ASCII, quotes, backslashes, %s, big numbers."""
+    with transaction.atomic(), sql.batch():
+        entry = audit_record(
+            actor=text or "x",
+            action=text[:40],
+            entity=text[:80] or "t",
+            entity_id=text[:64],
+            after={"text": text, "n": number, "nested": [text, {"k": None}]},
+        )
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert stored.hash == entry.hash == stored.content_hash()
+    assert AuditHead.objects.get().hash == entry.hash
 
 
 @on_postgresql
