@@ -23,6 +23,7 @@ import fcntl
 import functools
 import os
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
@@ -308,7 +309,8 @@ def run(sql: str, params):
       cursor costs some 25 µs more per statement here, and an intake makes ten;
     - on PostgreSQL, with the parameters bound by the server (a psycopg Cursor, where
       Django's is a ClientCursor that turns each parameter into a literal in Python: some
-      40 for a case). Statements waiting in a batch are sent first."""
+      40 for a case), and prepared (settings.DB_PREPARE): the server parses and plans it
+      once per connection. Statements waiting in a batch are sent first."""
     db = connections[DEFAULT_DB_ALIAS]
     if not db.queries_logged and all(
         getattr(wrapper, "batch", False) for wrapper in db.execute_wrappers
@@ -326,7 +328,7 @@ def run(sql: str, params):
                 import psycopg  # the driver, there when this is PostgreSQL
 
                 cursor = psycopg.Cursor(db.connection)
-                cursor.execute(sql, params)
+                cursor.execute(sql, params, prepare=settings.DB_PREPARE or None)
                 return cursor
     cursor = db.cursor()
     cursor.execute(sql, params)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from duban.audit.models import GENESIS, AuditEntry, AuditHead
 from duban.audit.services import audit_record, audit_verify
-from duban.cases.models import CaseDayStat, CaseEvent, OverdueMonth
+from duban.cases import services
+from duban.cases.models import Case, CaseDayStat, CaseEvent, OverdueMonth
 from duban.core import sql
 
 pytestmark = pytest.mark.django_db
@@ -300,3 +301,40 @@ def test_run_binds_parameters_on_the_server():
                 "VALUES (%s, 0, %s, 1)",
                 [MONTH, "金水东路"],
             )
+
+
+def _case_inserts_run_prepared() -> int:
+    """How many times this session ran a prepared INSERT of a case (PostgreSQL counts the
+    plans it used for each prepared statement)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements "
+            "WHERE statement LIKE 'INSERT INTO \"cases_case\"%%'"
+        )
+        return cursor.fetchone()[0]
+
+
+@on_postgresql
+def test_plain_statements_are_prepared(category, friday, settings):
+    """settings.DB_PREPARE (DUBAN_DB_PREPARE): the case's INSERT runs as a statement the
+    server parsed and planned once; off, it is not prepared (for poolers in transaction
+    mode)."""
+
+    def intake(n: int) -> None:
+        services.case_create(
+            category=category,
+            channel="web",
+            description=f"甲{n}",
+            address="金水东路1号",
+            attributes={"when": "night"},
+        )
+
+    settings.DB_PREPARE = False
+    before = _case_inserts_run_prepared()
+    intake(0)
+    assert _case_inserts_run_prepared() == before
+    settings.DB_PREPARE = True
+    for n in range(1, 4):
+        intake(n)
+    assert _case_inserts_run_prepared() == before + 3
+    assert Case.objects.filter(description__startswith="甲").count() == 4
