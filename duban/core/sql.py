@@ -338,13 +338,9 @@ def run(sql: str, params):
 def _flush(
     queue: list, last: tuple[str, list] | None = None, *, commit: bool = False
 ) -> list[tuple]:
-    """Send the waiting statements (and `last`, or a COMMIT) in one round trip, in order;
+    """Send the waiting statements (and `last`, or a COMMIT) as one string, in order;
     PostgreSQL runs them one after the other in the transaction and stops at the first
-    error, which is raised here. Returns the rows of `last`. Unless queries are logged or
-    wrapped (as for `run`), they go in psycopg's pipeline mode, each bound by the server
-    and prepared (settings.DB_PREPARE): parsed and planned once per connection, where a
-    string of several statements is parsed every time (parsing, analysing and planning
-    were some 40 % of the server's time per intake)."""
+    error, which is raised here. Returns the rows of `last`."""
     db = connections[DEFAULT_DB_ALIAS]
     items = queue[:]
     queue.clear()
@@ -354,10 +350,6 @@ def _flush(
         items.append(("COMMIT", [], None))
     if not items:
         return []
-    if not db.queries_logged and all(
-        getattr(wrapper, "batch", False) for wrapper in db.execute_wrappers
-    ):
-        return _flush_pipelined(db, items, last is not None)
     text = "; ".join(sql for sql, _params, _then in items)
     params = [value for _sql, values, _then in items for value in values]
     with db.cursor() as cursor:
@@ -368,28 +360,6 @@ def _flush(
             if then is not None:
                 then(cursor.fetchone())
         return cursor.fetchall() if last is not None else []
-
-
-def _flush_pipelined(db, items: list, returns: bool) -> list[tuple]:
-    """_flush in psycopg's pipeline mode: every statement is sent before any result is
-    read (one round trip, as the single string), and the first error is raised when the
-    pipeline ends (the statements after it are not run)."""
-    import psycopg  # the driver, there when this is PostgreSQL
-
-    pg = db.connection
-    prepare = settings.DB_PREPARE or None
-    sent = []
-    with db.wrap_database_errors:
-        with pg.pipeline():
-            for sql, params, then in items:
-                cursor = psycopg.Cursor(pg)
-                # A transaction's end is not a statement the server can prepare.
-                cursor.execute(sql, params, prepare=False if sql == "COMMIT" else prepare)
-                sent.append((cursor, then))
-        for cursor, then in sent:
-            if then is not None:
-                then(cursor.fetchone())
-        return sent[-1][0].fetchall() if returns else []
 
 
 def _batching() -> bool:
