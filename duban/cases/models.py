@@ -9,7 +9,7 @@ import re
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -561,7 +561,7 @@ def overdue_month_apply(before: OverdueKey | None, after: OverdueKey | None) -> 
         sql.add_to_row(
             OverdueMonth,
             key={
-                "month": connection.ops.adapt_datefield_value(month),
+                "month": month,
                 "department_key": department,
                 "street": street,
             },

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -121,7 +121,7 @@ def _add(key: Key, delta: dict[str, int]) -> None:
     sql.add_to_row(
         CaseDayStat,
         key={
-            "day": connections[DEFAULT_DB_ALIAS].ops.adapt_datefield_value(day),
+            "day": day,
             "category_id": category,
             "department_id": department,
             "channel": channel,

@@ -185,7 +185,7 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
     sql, values = _with_nulls(sql, values, variants)
     instance._state.adding = False
     instance._state.db = db.alias
-    if defer and returning and _queue() is not None:
+    if defer and returning and batching():
 
         def keep_key(row) -> None:
             instance.pk = row[0]
@@ -203,7 +203,7 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
 
 # -- counters ----------------------------------------------------------------------------
 
-_upserts: dict[tuple, tuple[str, list | None, list]] = {}
+_upserts: dict[tuple, tuple[str, list | None, list, list]] = {}
 
 
 def add_to_row(
@@ -219,8 +219,8 @@ def add_to_row(
     CONFLICT DO UPDATE (SQLite and PostgreSQL), so a concurrent writer that makes the row
     first is added to, not lost. `unique` names the columns of the unique constraint that
     finds the row (default: the key's), `where` its condition when it is partial (SQL on
-    the model's own columns). A key value of None is stored as NULL. Deferred inside
-    `batch()`."""
+    the model's own columns). Key values are stored as their fields store them (a date
+    as the database's date), None as NULL. Deferred inside `batch()`."""
     key_columns = tuple(key)
     names = tuple(delta)
     nulls = tuple(column for column, value in key.items() if value is None)
@@ -248,11 +248,22 @@ def add_to_row(
         )
         # Constant defaults are converted once; a callable one (timezone.now) on every call.
         constant = not any(callable(f.default) for f in others)
-        prepared = _upserts[cache] = (statement, _defaults(others) if constant else None, others)
-    statement, defaults, others = prepared
+        # The key's values go through their fields' conversions, as insert_row's do, unless
+        # the field stores a value of that type as it is (_passes).
+        by_column = {f.column: f for f in model._meta.concrete_fields}
+        fields = [(by_column[c], _passes(by_column[c])) for c in key_columns if c not in nulls]
+        prepared = (statement, _defaults(others) if constant else None, others, fields)
+        _upserts[cache] = prepared
+    statement, defaults, others, fields = prepared
     if defaults is None:
         defaults = _defaults(others)
-    params = [value for value in key.values() if value is not None]
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [
+        value if type(value) is passes else field.get_db_prep_save(value, db)
+        for (field, passes), value in zip(
+            fields, (v for v in key.values() if v is not None), strict=True
+        )
+    ]
     execute(statement, [*params, *delta.values(), *defaults])
 
 
@@ -362,7 +373,7 @@ def _flush(
         return cursor.fetchall() if last is not None else []
 
 
-def _batching() -> bool:
+def _can_batch() -> bool:
     """Several statements in one execute() need PostgreSQL's client-side binding (Django's
     default for psycopg 3); SQLite runs in the process, where round trips cost nothing."""
     db = connections[DEFAULT_DB_ALIAS]
@@ -398,7 +409,7 @@ def batch(*, _commit: bool = False):
     db = connections[DEFAULT_DB_ALIAS]
     if not db.in_atomic_block:
         raise transaction.TransactionManagementError("sql.batch() runs inside a transaction")
-    if not _batching() or _queue() is not None:
+    if not _can_batch() or _queue() is not None:
         yield
         return
     queue: list = []

@@ -41,6 +41,18 @@ def test_add_to_row_makes_the_row_then_adds_to_it():
     assert rows == {"金水东路": 3, "商务外环路": -1}
 
 
+def test_add_to_row_stores_key_values_as_their_fields_do():
+    """A key value goes through its field's conversions (as insert_row's values do): a
+    datetime given for the DateField month is its date, the same row as the date's."""
+    _bucket("金水东路", 1)
+    sql.add_to_row(
+        OverdueMonth,
+        key={"month": dt.datetime(2022, 9, 1, 10, 30), "department_key": 0, "street": "金水东路"},
+        delta={"n": 2},
+    )
+    assert list(OverdueMonth.objects.values_list("month", "n")) == [(MONTH, 3)]
+
+
 def _undispatched(category, day: dt.date) -> None:
     """One more received case in the roll-up row without a department (a partial index)."""
     sql.add_to_row(
