@@ -35,9 +35,13 @@ class CasesKey(APIKeyHeader):
         return request.META.get("HTTP_X_API_KEY")
 
     def authenticate(self, request, key):
-        # An intake reads the stamps of its tables next: in the same query as the key.
-        stamps = services.INTAKE_STAMPS if request.method == "POST" else ()
-        return api_client_for_key(key, scope=ApiClient.Scope.CASES, stamps=stamps)
+        # An intake reads the stamps of its tables next, and takes the new case's key: in
+        # the same query as the API key.
+        if request.method != "POST":
+            return api_client_for_key(key, scope=ApiClient.Scope.CASES)
+        return api_client_for_key(
+            key, scope=ApiClient.Scope.CASES, stamps=services.INTAKE_STAMPS, reserve=Case
+        )
 
 
 class CaseIn(Schema):
@@ -107,6 +111,7 @@ def case_file(request, payload: CaseIn):
             api_client=client,
             external_id=payload.external_id,
             calendar=calendar,
+            key=client.reserved_key,
         )
     except ValidationError as exc:
         raise HttpError(400, "; ".join(exc.messages)) from None

@@ -361,7 +361,10 @@ ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 def _create(request, fmt):
     params = request.POST
     client: ApiClient | None = api_client_for_key(
-        _param(params, "api_key"), scope=ApiClient.Scope.OPEN311, stamps=services.INTAKE_STAMPS
+        _param(params, "api_key"),
+        scope=ApiClient.Scope.OPEN311,
+        stamps=services.INTAKE_STAMPS,
+        reserve=Case,
     )
     if client is None:
         raise Open311Error(403, "api_key is missing or not valid")
@@ -401,6 +404,7 @@ def _create(request, fmt):
             api_client=client,
             open311_token=True,
             calendar=calendar,
+            key=client.reserved_key,
         )
     except ValidationError as exc:
         raise Open311Error(400, *exc.messages) from None

@@ -37,7 +37,7 @@ from duban.cases.models import (
 )
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
 from duban.core.sql import atomic as sql_atomic
-from duban.core.sql import insert_row, writer_queue
+from duban.core.sql import insert_row, reserve_key, writer_queue
 from duban.core.uploads import IMAGES, upload_check
 
 logger = logging.getLogger(__name__)
@@ -365,10 +365,12 @@ def case_create(
     tracking: bool = False,
     open311_token: bool = False,
     calendar: WorkCalendar | None = None,
+    key: int | None = None,
 ) -> Intake:
     """Take in one case from any channel. With an API client and an external id, the same
     submission sent again returns the first case (a retry never duplicates). `calendar`:
-    the one intake_tables() gave with the category, else it is read here."""
+    the one intake_tables() gave with the category, else it is read here. `key`: the new
+    case's primary key, when it was taken already (api_client_for_key(reserve=Case))."""
     if not category.is_active:
         raise ValidationError(_("This service is not offered any more."))
     if channel not in CHANNELS:
@@ -456,10 +458,12 @@ def case_create(
         case.status = Status.REGISTERED
         case.registered_at = now
     contribution = rollup.contribution(case)
+    # On PostgreSQL the case's key is taken from its sequence first, so that the whole
+    # transaction — BEGIN, the case, its event, the counters, the audit entry, COMMIT —
+    # goes to the server in one round trip (sql.atomic). On SQLite, writers queue for the
+    # write lock on a file lock (sql.writer_queue).
+    reserve_key(case, key=key)
     try:
-        # On SQLite, writers queue for the write lock on a file lock (sql.writer_queue). On
-        # PostgreSQL, the writes after the case's INSERT go in two round trips, the second
-        # with the COMMIT (sql.atomic).
         with writer_queue(), sql_atomic():
             case.save()
             _event(case, kind="received", actor=actor or api_client, at=now)

@@ -21,10 +21,13 @@ import contextlib
 import datetime as dt
 import fcntl
 import functools
+import itertools
 import os
+import re
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, connection, connections, transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import (
@@ -39,6 +42,11 @@ from django.db.models import (
 )
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
+
+try:
+    from psycopg.types.json import Jsonb
+except ImportError:  # only SQLite here
+    Jsonb = None
 
 # The functions below look the default database's wrapper up once per call
 # (connections[DEFAULT_DB_ALIAS]): every attribute of the `connection` proxy looks it up
@@ -102,11 +110,14 @@ def _moment(field) -> bool:
     )
 
 
-def _statement(model: type[Model]) -> tuple[list, tuple[str, str], bool, dict] | None:
+def _statement(
+    model: type[Model], *, with_key: bool = False
+) -> tuple[list, tuple[str, str], bool, dict] | None:
     """The INSERT of a model and how to read each column's value; None when the model must
     be saved by the ORM (a primary key that is not an auto field, parents, database
-    defaults)."""
-    key = (DEFAULT_DB_ALIAS, model)
+    defaults). `with_key`: the primary key is given (reserve_key), not made by the
+    database."""
+    key = (DEFAULT_DB_ALIAS, model, with_key)
     if key not in _prepared:
         meta = model._meta
         fields = [
@@ -121,12 +132,14 @@ def _statement(model: type[Model]) -> tuple[list, tuple[str, str], bool, dict] |
         ):
             _prepared[key] = None
             return None
+        if with_key:
+            fields.insert(0, meta.auto_field)
         quote = connection.ops.quote_name
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
             "VALUES ("
         )
-        returning = bool(connection.features.can_return_columns_from_insert)
+        returning = bool(connection.features.can_return_columns_from_insert) and not with_key
         end = f") RETURNING {quote(meta.pk.column)}" if returning else ")"
         # Django's own fields store None as NULL, and some a value of one type as it is
         # (_passes): only the other values need the field's conversions.
@@ -154,16 +167,18 @@ def _with_nulls(sql: tuple[str, str], values: list, variants: dict) -> tuple[str
 
 
 def insert_row(instance: Model, *, defer: bool = False) -> bool:
-    """INSERT a new instance (primary key unset) and set its key, as save() would; False
-    (nothing done) when the model must be saved by the ORM instead (see _statement, models
-    with pre_save or post_save receivers, and values that are SQL expressions). With
-    `defer`, inside `batch()`, the row may wait for the batch's next round trip: its key is
-    set then (before any other statement runs). Until then the instance must not be saved
-    again (with no key, save() would insert it a second time)."""
+    """INSERT a new instance (primary key unset, or reserved by reserve_key) and set its
+    key, as save() would; False (nothing done) when the model must be saved by the ORM
+    instead (see _statement, models with pre_save or post_save receivers, and values that
+    are SQL expressions). With `defer`, inside `batch()`, the row may wait for the batch's
+    next round trip: its key is set then (before any other statement runs). Until then the
+    instance must not be saved again (with no key, save() would insert it a second time).
+    A row whose key was reserved always waits in a batch: its key is known already."""
     model = type(instance)
-    if instance.pk is not None or not instance._state.adding:
+    reserved = instance.pk is not None and instance.__dict__.get(_RESERVED) == instance.pk
+    if not instance._state.adding or (instance.pk is not None and not reserved):
         return False
-    prepared = _statement(model)
+    prepared = _statement(model, with_key=reserved)
     if prepared is None or pre_save.has_listeners(model) or post_save.has_listeners(model):
         return False
     # As save(): refuse unsaved related objects, take the key of one saved since assigned.
@@ -185,6 +200,9 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
     sql, values = _with_nulls(sql, values, variants)
     instance._state.adding = False
     instance._state.db = db.alias
+    if reserved and batching():
+        execute(sql, values)
+        return True
     if defer and returning and batching():
 
         def keep_key(row) -> None:
@@ -194,11 +212,51 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
         return True
     try:
         cursor = run(sql, values)
-        instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+        if not reserved:
+            instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
     except BaseException:
         instance._state.adding = True
         raise
     return True
+
+
+_RESERVED = "_duban_reserved_key"
+_sequences: dict[tuple[str, type], str] = {}
+
+
+def reserve_key(instance: Model, *, key: int | None = None) -> bool:
+    """Give a new instance its primary key from the database's sequence before it is
+    inserted, so that the rows that refer to it, and its INSERT itself, can wait in a
+    `batch()` (PostgreSQL; one round trip). False, with nothing done, where batches do not
+    wait (SQLite) or the model's key is not made by a sequence. `key`: one already taken
+    from the sequence with another query (key_column). A key is used up even if the
+    instance is never saved, as a failed INSERT uses it up."""
+    if not instance._state.adding or instance.pk is not None:
+        return False
+    if key is None:
+        column = key_column(type(instance))
+        if column is None:
+            return False
+        key = run(f"SELECT {column}", []).fetchone()[0]
+    instance.pk = key
+    instance.__dict__[_RESERVED] = key
+    return True
+
+
+def key_column(model: type[Model]) -> str | None:
+    """SQL that takes the next key of `model` from its sequence, for a query of another
+    statement to read it with its own (reserve_key(key=...)); None where keys are not
+    reserved (see reserve_key)."""
+    if not _can_batch() or _statement(model, with_key=True) is None:
+        return None
+    column = _sequences.get((DEFAULT_DB_ALIAS, model))
+    if column is None:
+        meta = model._meta
+        quote = connection.ops.quote_name
+        column = _sequences[(DEFAULT_DB_ALIAS, model)] = (
+            f"nextval(pg_get_serial_sequence('{quote(meta.db_table)}', '{meta.auto_field.column}'))"
+        )
+    return column
 
 
 # -- counters ----------------------------------------------------------------------------
@@ -318,10 +376,11 @@ def run(sql: str, params):
     own cursor runs it, with the checks and the error translation of Django's cursor:
     - on SQLite, with the statement in the driver's placeholder style, made once: Django's
       cursor costs some 25 µs more per statement here, and an intake makes ten;
-    - on PostgreSQL, with the parameters bound by the server (a psycopg Cursor, where
-      Django's is a ClientCursor that turns each parameter into a literal in Python: some
-      40 for a case), and prepared (settings.DB_PREPARE): the server parses and plans it
-      once per connection. Statements waiting in a batch are sent first."""
+    - on PostgreSQL, prepared on the server once per connection (settings.DB_PREPARE; see
+      _execute), else with the parameters bound by the server (a psycopg Cursor, where
+      Django's is a ClientCursor that turns each parameter into a literal with psycopg's
+      quoting, some 6 µs each here).
+    Statements waiting in a batch are sent first."""
     db = connections[DEFAULT_DB_ALIAS]
     if not db.queries_logged and all(
         getattr(wrapper, "batch", False) for wrapper in db.execute_wrappers
@@ -336,10 +395,15 @@ def run(sql: str, params):
             with db.wrap_database_errors:
                 if db.vendor == "sqlite":
                     return db.connection.execute(_qmark(sql), params)
+                if settings.DB_PREPARE:
+                    cursor = db.connection.cursor()
+                    with _forget_if_missing(db):
+                        cursor.execute(_execute(db, sql, params))
+                    return cursor
                 import psycopg  # the driver, there when this is PostgreSQL
 
                 cursor = psycopg.Cursor(db.connection)
-                cursor.execute(sql, params, prepare=settings.DB_PREPARE or None)
+                cursor.execute(sql, params)
                 return cursor
     cursor = db.cursor()
     cursor.execute(sql, params)
@@ -351,26 +415,230 @@ def _flush(
 ) -> list[tuple]:
     """Send the waiting statements (and `last`, or a COMMIT) as one string, in order;
     PostgreSQL runs them one after the other in the transaction and stops at the first
-    error, which is raised here. Returns the rows of `last`."""
+    error, which is raised here. Returns the rows of `last`.
+
+    With settings.DB_PREPARE, each statement goes as `EXECUTE` of a statement prepared
+    once per connection (_server_statement): the server then parses only the EXECUTE and
+    its values, and plans nothing (parsing, analysing and planning the batch's statements
+    took about a fifth of the server's time per intake). When the string ends the
+    transaction and the transaction has sent nothing yet, its BEGIN goes in the same string
+    (_in_one_round_trip) instead of in a round trip of its own."""
     db = connections[DEFAULT_DB_ALIAS]
     items = queue[:]
     queue.clear()
     if last is not None:
         items.append((*last, None))
-    if commit and items:
-        items.append(("COMMIT", [], None))
     if not items:
         return []
-    text = "; ".join(sql for sql, _params, _then in items)
-    params = [value for _sql, values, _then in items for value in values]
     with db.cursor() as cursor:
-        cursor.execute(text, params)
+        whole = commit and _in_one_round_trip(db)
+        with whole if whole else contextlib.nullcontext():
+            params = None
+            if settings.DB_PREPARE:
+                statements = [_execute(db, sql, values) for sql, values, _then in items]
+            else:
+                statements = [sql for sql, _values, _then in items]
+                params = [value for _sql, values, _then in items for value in values]
+            if commit:
+                statements.append("COMMIT")
+            if whole:
+                statements.insert(0, db.connection._get_tx_start_command().decode())
+            with _forget_if_missing(db):
+                cursor.execute("; ".join(statements), params)
+        if whole:
+            cursor.nextset()  # BEGIN's
         for index, (_sql, _values, then) in enumerate(items):
             if index:
                 cursor.nextset()
             if then is not None:
                 then(cursor.fetchone())
         return cursor.fetchall() if last is not None else []
+
+
+# Statements prepared on a connection: (the driver's connection, {(SQL, parameter types):
+# name}, whether values are written here).
+_PLACEHOLDER = re.compile(r"%([s%])")
+_names = itertools.count()
+_MOST_PREPARED = 1024
+
+
+def _execute(db, sql: str, values: list) -> str:
+    """`EXECUTE name(values)` of this statement, prepared on the server (PREPARE, one
+    round trip) the first time this connection sends it with values of these types. The
+    values are quoted literals, read by the server as the declared types (_WRITERS).
+    Values of another type, and statements past _MOST_PREPARED on a connection, go as
+    they are, the values written by psycopg (_inline)."""
+    conn = db.connection
+    known = getattr(db, "_duban_prepared", None)
+    if known is None or known[0] is not conn:
+        plain = conn.info.parameter_status("standard_conforming_strings") == "on"
+        known = db._duban_prepared = (conn, {}, plain)
+    types = _types(values) if known[2] else None
+    if types is None:
+        return _inline(conn, sql, values)
+    name = known[1].get((sql, types))
+    if name is None:
+        if len(known[1]) >= _MOST_PREPARED:
+            return _inline(conn, sql, values)
+        count = 0
+
+        def number(match) -> str:
+            nonlocal count
+            if match.group(1) == "%":
+                return "%"
+            count += 1
+            return f"${count}"
+
+        name = f"duban_{next(_names)}"
+        statement = _PLACEHOLDER.sub(number, sql)
+        with db.wrap_database_errors:
+            conn.execute(
+                f"PREPARE {name} ({', '.join(types)}) AS {statement}"
+                if types
+                else f"PREPARE {name} AS {statement}"
+            )
+        known[1][(sql, types)] = name
+    if not values:
+        return f"EXECUTE {name}"
+    kinds = _KINDS
+    return f"EXECUTE {name}({', '.join([kinds[type(v)][1](v) for v in values])})"
+
+
+def _types(values) -> tuple[str, ...] | None:
+    """The types to declare for these values; None when one has no type here."""
+    types = []
+    for value in values:
+        kind = _KINDS.get(type(value)) or _kind(type(value))
+        if kind is None:
+            return None
+        name = kind[0]
+        if name == "int8" and not -(2**63) <= value < 2**63:
+            name = "numeric"  # as psycopg binds it
+        elif name == "timestamp" and value.tzinfo is not None:
+            name = "timestamptz"
+        elif name == "jsonb" and value.dumps is None:
+            return None
+        types.append(name)
+    return tuple(types)
+
+
+def _quoted(text: str) -> str:
+    if "\x00" in text:
+        raise DataError("PostgreSQL text cannot contain NUL (0x00) characters")
+    return "'" + text.replace("'", "''") + "'"
+
+
+# The types psycopg binds Python values as, declared in the PREPARE so that a statement
+# means what it means when psycopg binds it (a str as unknown: the server infers its type
+# from the statement), and how each is written: a quoted literal, which the server reads
+# as the parameter's type (psycopg's own quoting costs some 6 µs a value here, and an
+# intake sends some 85). Inside quotes only the quote is special: Django's connections use
+# UTF8, and standard_conforming_strings is on (checked once per connection by _execute),
+# so a backslash is a backslash. By class, for subclasses too, as psycopg finds its
+# dumpers (a TextChoices member is a str): _kind.
+_WRITERS: dict[type, tuple[str, object]] = {
+    str: ("unknown", lambda v: _quoted(str.__str__(v))),
+    type(None): ("unknown", lambda v: "NULL"),
+    bool: ("bool", lambda v: "true" if v else "false"),
+    int: ("int8", lambda v: f"'{int.__repr__(v)}'"),
+    float: ("float8", lambda v: f"'{float.__repr__(v)}'"),
+    Decimal: ("numeric", lambda v: f"'{v}'"),
+    dt.datetime: ("timestamp", lambda v: f"'{v.isoformat()}'"),  # timestamptz if aware
+    dt.date: ("date", lambda v: f"'{v.isoformat()}'"),
+}
+if Jsonb is not None:
+    from psycopg.types import numeric as _numeric
+
+    _WRITERS[Jsonb] = ("jsonb", lambda v: _quoted(v.dumps(v.obj)))
+    # Django's PostgreSQL backend gives integer fields' values in psycopg's wrappers.
+    for _wrapper, _name in (
+        (_numeric.Int2, "int2"),
+        (_numeric.Int4, "int4"),
+        (_numeric.Int8, "int8"),
+        (_numeric.IntNumeric, "numeric"),
+        (_numeric.Float4, "float4"),
+        (_numeric.Float8, "float8"),
+    ):
+        _WRITERS[_wrapper] = (_name, _WRITERS[float if "float" in _name else int][1])
+_KINDS: dict[type, tuple[str, object] | None] = dict(_WRITERS)
+
+
+def _kind(cls: type) -> tuple[str, object] | None:
+    """The type and writer of a class's values: its own, or its nearest base's."""
+    kind = next((_WRITERS[base] for base in cls.__mro__ if base in _WRITERS), None)
+    if len(_KINDS) < 256:
+        _KINDS[cls] = kind
+    return kind
+
+
+def _inline(conn, sql: str, values: list) -> str:
+    """The statement with its values in it, as Django's ClientCursor writes them."""
+    rest = iter(values)
+    return _PLACEHOLDER.sub(
+        lambda match: "%" if match.group(1) == "%" else _psycopg_literal(conn, next(rest)), sql
+    )
+
+
+@contextlib.contextmanager
+def _forget_if_missing(db):
+    """If the server has lost a statement prepared here (a DEALLOCATE ALL or DISCARD ALL by
+    other code, or by a pooler), the statement fails, and the next is prepared again."""
+    try:
+        yield
+    except Exception as error:
+        cause = error.__cause__ if error.__cause__ is not None else error
+        if getattr(cause, "sqlstate", None) == "26000":  # invalid_sql_statement_name
+            db._duban_prepared = None
+        raise
+
+
+def _psycopg_literal(conn, value) -> str:
+    from psycopg import sql as psycopg_sql
+
+    return psycopg_sql.Literal(value).as_string(conn)
+
+
+class _OneRoundTrip:
+    """While the transaction's first string is sent with its BEGIN and COMMIT: psycopg,
+    which would send its BEGIN on its own first, is told not to (autocommit) until the
+    string has ended the transaction. If the string fails after its BEGIN, the failed
+    transaction is rolled back here, so that the connection is as psycopg left it."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.autocommit = True
+
+    def __exit__(self, kind, error, tb):
+        conn = self.conn
+        try:
+            if conn.info.transaction_status != conn.info.transaction_status.IDLE:
+                conn.execute("ROLLBACK")
+            conn.autocommit = False
+        except Exception:
+            # The connection is broken (it cannot even roll back): closed, so that nothing
+            # can run on it in autocommit by mistake; Django opens a new one. The error
+            # that brought us here, if any, is the one to raise.
+            conn.close()
+            if kind is None:
+                raise
+
+
+def _in_one_round_trip(db) -> _OneRoundTrip | None:
+    """A _OneRoundTrip when the transaction has sent nothing to the server yet (psycopg
+    has not begun it), else None."""
+    from psycopg import pq  # the driver, there when this is PostgreSQL
+
+    conn = db.connection
+    if (
+        conn.autocommit
+        or conn.info.transaction_status != pq.TransactionStatus.IDLE
+        or getattr(conn, "_pipeline", None) is not None
+        or not hasattr(conn, "_get_tx_start_command")
+    ):
+        return None
+    return _OneRoundTrip(conn)
 
 
 def _can_batch() -> bool:

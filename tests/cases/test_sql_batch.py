@@ -4,6 +4,7 @@ PostgreSQL without changing what the database sees or in which order."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import psycopg
 import pytest
@@ -138,21 +139,41 @@ def test_audit_appends_in_a_batch_keep_the_chain():
     assert audit_verify().ok
 
 
+def _prepared_statements() -> dict[str, str]:
+    """This session's prepared statements: name -> the statement (PREPARE ... AS text)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+def _statements_sent(text: str) -> list[str]:
+    """The statements of a string sent to the server, each EXECUTE as what it runs."""
+    prepared = _prepared_statements()
+    executed = re.findall(r"(?:^|; )(?:EXECUTE (duban_\d+)|([A-Z]+))", text)
+    return [prepared[name].split(" AS ", 1)[1] if name else word for name, word in executed]
+
+
 @on_postgresql
-def test_an_intake_writes_in_two_round_trips(friday, make_case):
+def test_an_intake_writes_in_one_round_trip(friday, make_case):
     make_case()
     with CaptureQueriesContext(connection) as queries:
-        make_case()
-    # (inside the test's transaction the intake's is a savepoint; the category's attributes
-    # are read before it)
+        case = make_case().case
+    # The case's key is taken before its transaction (inside the test's, a savepoint; the
+    # category's attributes are read before it).
     start = next(i for i, q in enumerate(queries) if q["sql"].startswith("SAVEPOINT"))
+    assert "nextval" in " ".join(q["sql"] for q in queries[:start])
     inside = [q["sql"] for q in queries[start + 1 : -1]]
     assert queries[-1]["sql"].startswith("RELEASE SAVEPOINT")
-    # the case's INSERT; then its event, overdue bucket, roll-up and the audit append
-    # (the head made if missing, locked, the entry linked by the database, the head moved)
-    assert len(inside) == 2, inside
-    assert inside[1].count(";") == 6 and "FOR UPDATE" in inside[1]
-    assert inside[1].index("FOR UPDATE") > inside[1].index("cases_caseevent")
+    # the case's INSERT, its event, overdue bucket, roll-up and the audit append (the head
+    # made if missing, locked, the entry linked by the database, the head moved), each
+    # prepared on the server
+    assert len(inside) == 1, inside
+    assert inside[0].count("EXECUTE") == 8 and "INSERT" not in inside[0]
+    sent = _statements_sent(inside[0])
+    assert sent[0].startswith('INSERT INTO "cases_case" ("id", ')
+    assert "EXECUTE duban_" in inside[0] and f"'{case.pk}'" in inside[0].split(";")[0]
+    event = next(i for i, text in enumerate(sent) if "cases_caseevent" in text)
+    assert "FOR UPDATE" in sent[5] and event < 5
 
 
 @on_postgresql
@@ -256,8 +277,13 @@ def test_an_intake_outside_a_transaction_commits_in_its_last_round_trip(friday, 
     make_case()
     with CaptureQueriesContext(connection) as queries:
         case = make_case().case
-    writes = [q["sql"] for q in queries if q["sql"].startswith(("INSERT", "SELECT 1", "UPDATE"))]
-    assert writes[-1].endswith("; COMMIT") and "audit_auditentry" in writes[-1]
+    # The key is taken first; then the whole transaction goes in one string (the BEGIN
+    # Django logs is not sent: psycopg begins a transaction with its first statement).
+    sent = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert "nextval" in sent[-2]
+    assert sent[-1].startswith("BEGIN; EXECUTE duban_") and sent[-1].endswith("; COMMIT")
+    assert "audit_auditentry" in " ".join(_statements_sent(sent[-1]))
+    assert connection.connection.autocommit is connection.get_autocommit()  # as Django left it
     with psycopg.connect(**_plain_params()) as other:
         found = other.execute("SELECT count(*) FROM cases_case WHERE id = %s", [case.pk])
         assert found.fetchone() == (1,)
@@ -297,10 +323,11 @@ def test_add_to_row_computes_a_callable_default_on_every_call(category, monkeypa
 
 
 @on_postgresql
-def test_run_binds_parameters_on_the_server():
-    """On PostgreSQL run() sends the parameters apart from the statement, where Django's
-    cursor makes each a literal in Python; results, placeholders and error classes are
-    Django's."""
+def test_run_binds_parameters_on_the_server(settings):
+    """With DB_PREPARE off, run() sends the parameters apart from the statement, where
+    Django's cursor makes each a literal in Python; results, placeholders and error
+    classes are Django's."""
+    settings.DB_PREPARE = False
     assert not connection.queries_logged
     cursor = sql.run("SELECT %s::int + 1, %s::text || '%%'", [1, "50"])
     assert type(cursor) is psycopg.Cursor
@@ -321,7 +348,7 @@ def _case_inserts_run_prepared() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements "
-            "WHERE statement LIKE 'INSERT INTO \"cases_case\"%%'"
+            "WHERE statement LIKE '%% AS INSERT INTO \"cases_case\"%%'"
         )
         return cursor.fetchone()[0]
 
