@@ -131,19 +131,18 @@ if _default_db["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-# The intake's plain statements (duban.core.sql.run): parsed and planned by PostgreSQL once
-# per connection instead of on every call (parsing, analysing and planning took some 40 %
-# of the server's time per intake). Django leaves prepared statements off, for poolers in
-# transaction mode, which do not keep a session's statements. psycopg prepares nothing
-# while a connection's threshold is None (Django's default): with a threshold no statement
-# reaches, it prepares only those that ask (sql.run).
+# The intake's plain statements (duban.core.sql: run and the batches): parsed and planned by
+# PostgreSQL once per connection instead of on every call (parsing, analysing and planning
+# took some 40 % of the server's time per intake). core.sql prepares them itself (PREPARE,
+# then EXECUTE). Django leaves prepared statements off, for poolers in transaction mode,
+# which do not keep a session's statements. psycopg's own preparing stays off (Django's
+# threshold None): psycopg deallocates every statement of a session at a rollback once it
+# has prepared one of its own.
 DB_PREPARE = env_bool(
     "DUBAN_DB_PREPARE",
     True,
     "PostgreSQL: keep the intake's statements prepared (turn off behind a pooler in transaction mode, such as PgBouncer before 1.21).",
 )
-if _default_db["ENGINE"] == "duban.core.postgresql" and DB_PREPARE:
-    _default_db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 _default_db["CONN_MAX_AGE"] = None if _conn_max_age == -1 else _conn_max_age
 _default_db["CONN_HEALTH_CHECKS"] = True
 _default_db["TEST"] = {"NAME": None}

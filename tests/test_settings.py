@@ -120,17 +120,17 @@ def test_wrong_value_stops_startup_with_one_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize(("prepare", "expected"), [("", "2147483647"), ("0", "None")])
+@pytest.mark.parametrize(("prepare", "expected"), [("", "True None"), ("0", "False None")])
 def test_prepared_statements_setting(tmp_path, prepare, expected):
-    """DUBAN_DB_PREPARE: on by default for PostgreSQL (psycopg's threshold set so that only
-    the statements that ask are prepared), off leaves Django's None."""
+    """DUBAN_DB_PREPARE: on by default (core.sql prepares its statements itself); psycopg's
+    own preparing stays off either way (Django's threshold None)."""
     extra = {"DUBAN_DB_PREPARE": prepare} if prepare else {}
     result = _run_duban(
         [
             "shell",
             "-c",
-            "from django.conf import settings; "
-            "print(settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold'))",
+            "from django.conf import settings; print(settings.DB_PREPARE, "
+            "settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold'))",
         ],
         DUBAN_SECRET_KEY="x7!kq" * 12,
         DUBAN_VAR_DIR=str(tmp_path),

@@ -38,11 +38,42 @@ def _plan(sql: str, params=()) -> str:
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             return " | ".join(str(row[-1]) for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = off")
+        _pad(cursor)
         try:
             cursor.execute("EXPLAIN " + sql, params)
             return " | ".join(row[0].strip() for row in cursor.fetchall())
         finally:
             cursor.execute("RESET enable_seqscan")
+
+
+PADDING = 500
+
+
+def _pad(cursor) -> None:
+    """On PostgreSQL, a table of some hundred cases without the four columns, analysed: on
+    the test's few rows, whether the planner walked the primary key backwards or read the
+    partial index (nearly the same cost) depended on the statistics an earlier test left
+    (an autovacuum after a transactional test), not on the index."""
+    if Case.objects.count() >= PADDING:
+        return
+    nulls = {"tracking_hash", "open311_token", "duplicate_of_id", "pending_by_id"}
+    columns = [f.column for f in Case._meta.concrete_fields if not f.primary_key]
+    values = [
+        "NULL"
+        if c in nulls
+        else "''"
+        if c == "external_id"
+        else f"c.{connection.ops.quote_name(c)}"
+        for c in columns
+    ]
+    quote = connection.ops.quote_name
+    cursor.execute(
+        f"INSERT INTO cases_case ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT {', '.join(values)} FROM cases_case c, generate_series(1, %s) "
+        "WHERE c.id = (SELECT min(id) FROM cases_case)",
+        [PADDING],
+    )
+    cursor.execute("ANALYZE cases_case")
 
 
 def _plans_of(run, needle: str) -> list[str]:

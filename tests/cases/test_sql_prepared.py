@@ -1,0 +1,173 @@
+"""core.sql on PostgreSQL: statements prepared on the server once per connection and sent
+as EXECUTE with their values written in the text; the case's key taken before its
+transaction, so that the transaction (BEGIN to COMMIT) goes in one string."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+
+import psycopg
+import pytest
+from django.conf import settings as django_settings
+from django.db import DataError, ProgrammingError, connection, transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from psycopg.types.json import Jsonb
+
+from duban.accounts.models import ApiClient
+from duban.accounts.tokens import api_client_create, api_client_for_key
+from duban.audit.models import AuditHead
+from duban.cases import services
+from duban.cases.models import Case
+from duban.core import sql
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only"),
+]
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30)
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    TEXT,
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.decimals(allow_nan=False, allow_infinity=False, places=4),
+    st.dates(),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1)),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), timezones=st.just(SHANGHAI)),
+    # as Django's JSONField gives its value (with its encoder's dumps)
+    st.dictionaries(TEXT, TEXT, max_size=3).map(lambda value: Jsonb(value, dumps=json.dumps)),
+)
+
+
+def _prepared(like: str) -> list[tuple[str, int]]:
+    """The statements prepared on this connection whose text matches, with how many times
+    each ran."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s ORDER BY name",
+            [like],
+        )
+        return cursor.fetchall()
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(VALUES, min_size=1, max_size=4))
+def test_a_prepared_statement_means_what_psycopgs_binding_means(values):
+    """Whatever the values — quotes, backslashes, %s, non-ASCII, big numbers, times with
+    and without a zone, JSON — the server reads the literals written here as psycopg's
+    binding sends them: the same types (declared in the PREPARE), the same results."""
+    statement = "SELECT " + ", ".join(["%s"] * len(values))
+    django_settings.DB_PREPARE = False
+    try:
+        bound = sql.run(statement, values).fetchall()
+    finally:
+        django_settings.DB_PREPARE = True
+    cursor = sql.run(statement, values)
+    assert type(cursor) is not psycopg.Cursor  # the prepared path, not the binding
+    assert cursor.fetchall() == bound
+
+
+def test_a_statement_is_prepared_once_per_connection_and_types():
+    for n in (1, 2, 3):
+        assert sql.run("SELECT %s::int + 100", [n]).fetchall() == [(n + 100,)]
+    assert sql.run("SELECT %s::int + 100", [None]).fetchall() == [(None,)]
+    prepared = _prepared("%SELECT $1::int + 100")
+    assert sorted(runs for _name, runs in prepared) == [1, 3]  # int8, then unknown (NULL)
+
+
+def test_nul_is_refused_before_anything_is_sent():
+    with pytest.raises(DataError):  # Django's class, as psycopg's binding raises
+        sql.run("SELECT %s", ["a\x00b"])
+    assert sql.run("SELECT %s", ["a\\0b"]).fetchall() == [("a\\0b",)]
+
+
+def test_statements_the_server_lost_are_prepared_again():
+    """A DEALLOCATE ALL (other code, a pooler's reset) fails the next statement once."""
+    assert sql.run("SELECT %s::int * 2", [21]).fetchall() == [(42,)]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with pytest.raises(ProgrammingError, match="does not exist"):
+        with transaction.atomic():
+            sql.run("SELECT %s::int * 2", [21])
+    assert sql.run("SELECT %s::int * 2", [21]).fetchall() == [(42,)]
+
+
+def test_past_the_most_prepared_statements_the_rest_go_as_they_are(monkeypatch):
+    monkeypatch.setattr(sql, "_MOST_PREPARED", 0)
+    monkeypatch.setattr(connection, "_duban_prepared", None, raising=False)
+    assert sql.run("SELECT %s::int - 1, %s", [10, "it's"]).fetchall() == [(9, "it's")]
+    assert _prepared("%SELECT $1::int - 1%") == []
+
+
+def test_values_of_other_types_go_as_psycopg_writes_them():
+    # A list has no declared type here: the statement is sent with psycopg's literal.
+    assert sql.run("SELECT %s::int[]", [[1, 2]]).fetchall() == [([1, 2],)]
+    assert _prepared("%SELECT $1::int[]%") == []
+
+
+def test_the_api_key_query_takes_the_new_cases_key(category, friday):
+    api_client_create(name="巡查", scope="cases", actor=None, raw_key="reserve-key-123")
+    client = api_client_for_key("reserve-key-123", scope=ApiClient.Scope.CASES, reserve=Case)
+    assert isinstance(client.reserved_key, int)
+    case = services.case_create(
+        category=category,
+        channel="inspection",
+        description="井盖缺失",
+        address="金水东路1号",
+        attributes={"when": "day"},
+        api_client=client,
+        key=client.reserved_key,
+    ).case
+    assert case.pk == client.reserved_key
+    assert Case.objects.get(pk=case.pk).description == "井盖缺失"
+    # The next key is another.
+    again = api_client_for_key("reserve-key-123", scope=ApiClient.Scope.CASES, reserve=Case)
+    assert again.reserved_key > case.pk
+
+
+def test_only_keys_made_by_a_sequence_are_reserved():
+    assert not sql.reserve_key(AuditHead(id=None, seq=0, hash=""))  # its key is given
+    assert sql.key_column(AuditHead) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_transaction_in_one_string_leaves_the_connection_as_it_was(
+    friday, category, planner
+):
+    """A retried submission fails on the unique external id inside the string that holds
+    its whole transaction: it is rolled back, the first case is returned, and the
+    connection works on, in Django's autocommit state."""
+    services.calendar_load(actor=planner)  # transactional tests start with empty tables
+    client = api_client_create(name="巡查", scope="cases", actor=None, raw_key="retry-key-123")[0]
+
+    def submit(external_id: str):
+        return services.case_create(
+            category=category,
+            channel="inspection",
+            description="占道经营",
+            address="金水东路1号",
+            attributes={"when": "day"},
+            api_client=client,
+            external_id=external_id,
+        )
+
+    first = submit("R-1")
+    again = submit("R-1")
+    assert (again.created, again.case.pk) == (False, first.case.pk)
+    driver = connection.connection
+    assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert driver.autocommit is connection.get_autocommit() is True
+    third = submit("R-2")
+    assert third.created
+    assert Case.objects.count() == 2
+    with transaction.atomic():  # Django's transactions still begin on the server
+        Case.objects.filter(pk=third.case.pk).update(description="改")
+        assert driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    assert Case.objects.get(pk=third.case.pk).description == "改"
