@@ -11,8 +11,12 @@ sends no signals; a model that has `pre_save`/`post_save` receivers is saved by 
 (an upsert), whoever else adds to it at the same time.
 
 Inside `batch()` on PostgreSQL, statements whose results are not needed at once wait and go
-to the server together with the next statement whose result is (one round trip for an
-intake's event, roll-up, overdue bucket and the audit chain's head, instead of four).
+to the server together with the next statement whose result is, or with the COMMIT. A new
+case's key is taken from its sequence beforehand (`reserve_key`, in the API key's query for
+the API), so that its INSERT waits too: an intake's whole transaction — BEGIN, the case, its
+event, the overdue bucket, the roll-up, the audit chain's append, COMMIT — is one round trip.
+With settings.DB_PREPARE, each statement is prepared on the server once per connection and
+sent as `EXECUTE` with its values written in the string (`_execute`).
 """
 
 from __future__ import annotations
@@ -654,8 +658,9 @@ def _can_batch() -> bool:
 def atomic():
     """transaction.atomic() with its statements in a batch(). When it is the outermost
     transaction, on PostgreSQL the statements still waiting at its end and the COMMIT go in
-    one round trip: Django's commit then finds the transaction ended, and psycopg sends
-    nothing for it. A transaction marked for rollback is rolled back as always."""
+    one round trip (with the BEGIN too, when nothing else was sent: _OneRoundTrip): Django's
+    commit then finds the transaction ended, and psycopg sends nothing for it. A
+    transaction marked for rollback is rolled back as always."""
     db = connections[DEFAULT_DB_ALIAS]
     outermost = not db.in_atomic_block
     with transaction.atomic(), batch(_commit=outermost):
