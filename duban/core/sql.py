@@ -25,7 +25,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import functools
-import itertools
+import hashlib
 import os
 import re
 from decimal import Decimal
@@ -448,7 +448,8 @@ def _flush(
             if whole:
                 statements.insert(0, db.connection._get_tx_start_command().decode())
             with _forget_if_missing(db):
-                cursor.execute("; ".join(statements), params)
+                # One statement a line: a comment ending one cannot hide the next.
+                cursor.execute(";\n".join(statements), params)
         if whole:
             cursor.nextset()  # BEGIN's
         for index, (_sql, _values, then) in enumerate(items):
@@ -462,22 +463,21 @@ def _flush(
 # Statements prepared on a connection: (the driver's connection, {(SQL, parameter types):
 # name}, whether values are written here).
 _PLACEHOLDER = re.compile(r"%([s%])")
-_names = itertools.count()
 _MOST_PREPARED = 1024
 
 
 def _execute(db, sql: str, values: list) -> str:
     """`EXECUTE name(values)` of this statement, prepared on the server (PREPARE, one
     round trip) the first time this connection sends it with values of these types. The
-    values are quoted literals, read by the server as the declared types (_WRITERS).
-    Values of another type, and statements past _MOST_PREPARED on a connection, go as
-    they are, the values written by psycopg (_inline)."""
+    values are literals, read by the server as the declared types (_WRITERS). Values of
+    another type, and statements past _MOST_PREPARED on a connection, go as they are, the
+    values written by psycopg (_inline). The name is a hash of the statement and its
+    types, so that a name means one statement whoever prepared it."""
     conn = db.connection
     known = getattr(db, "_duban_prepared", None)
     if known is None or known[0] is not conn:
-        plain = conn.info.parameter_status("standard_conforming_strings") == "on"
-        known = db._duban_prepared = (conn, {}, plain)
-    types = _types(values) if known[2] else None
+        known = db._duban_prepared = (conn, {})
+    types = _types(values)
     if types is None:
         return _inline(conn, sql, values)
     name = known[1].get((sql, types))
@@ -493,14 +493,21 @@ def _execute(db, sql: str, values: list) -> str:
             count += 1
             return f"${count}"
 
-        name = f"duban_{next(_names)}"
         statement = _PLACEHOLDER.sub(number, sql)
-        with db.wrap_database_errors:
-            conn.execute(
-                f"PREPARE {name} ({', '.join(types)}) AS {statement}"
-                if types
-                else f"PREPARE {name} AS {statement}"
-            )
+        declared = f" ({', '.join(types)})" if types else ""
+        digest = hashlib.sha256(f"{declared} AS {statement}".encode()).hexdigest()[:24]
+        name = f"duban_{digest}"
+        try:
+            with db.wrap_database_errors:
+                conn.execute(f"PREPARE {name}{declared} AS {statement}")
+        except Exception as error:
+            if getattr(error.__cause__, "sqlstate", None) != "42P05":
+                raise
+            # Already there: the same statement, as its name says. Outside a transaction
+            # nothing failed with it; inside one, the transaction did.
+            known[1][(sql, types)] = name
+            if conn.info.transaction_status != conn.info.transaction_status.IDLE:
+                raise
         known[1][(sql, types)] = name
     if not values:
         return f"EXECUTE {name}"
@@ -516,8 +523,16 @@ def _types(values) -> tuple[str, ...] | None:
         if kind is None:
             return None
         name = kind[0]
-        if name == "int8" and not -(2**63) <= value < 2**63:
-            name = "numeric"  # as psycopg binds it
+        if name == "int":  # as psycopg binds it: the smallest type it fits
+            name = (
+                "int2"
+                if -(2**15) <= value < 2**15
+                else "int4"
+                if -(2**31) <= value < 2**31
+                else "int8"
+                if -(2**63) <= value < 2**63
+                else "numeric"
+            )
         elif name == "timestamp" and value.tzinfo is not None:
             name = "timestamptz"
         elif name == "jsonb" and value.dumps is None:
@@ -526,29 +541,32 @@ def _types(values) -> tuple[str, ...] | None:
     return tuple(types)
 
 
-def _quoted(text: str) -> str:
+def _quoted(text) -> str:
+    """An escape string literal: with every backslash doubled it reads the same whatever
+    standard_conforming_strings says (a setting any statement can change)."""
+    if type(text) is not str:
+        text = text.decode() if isinstance(text, bytes) else str.__str__(text)
     if "\x00" in text:
         raise DataError("PostgreSQL text cannot contain NUL (0x00) characters")
-    return "'" + text.replace("'", "''") + "'"
+    return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 # The types psycopg binds Python values as, declared in the PREPARE so that a statement
 # means what it means when psycopg binds it (a str as unknown: the server infers its type
-# from the statement), and how each is written: a quoted literal, which the server reads
-# as the parameter's type (psycopg's own quoting costs some 6 µs a value here, and an
-# intake sends some 85). Inside quotes only the quote is special: Django's connections use
-# UTF8, and standard_conforming_strings is on (checked once per connection by _execute),
-# so a backslash is a backslash. By class, for subclasses too, as psycopg finds its
-# dumpers (a TextChoices member is a str): _kind.
+# from the statement; an int as the smallest integer type it fits), and how each is
+# written: a literal, which the server reads as the parameter's type (psycopg's own
+# quoting costs some 6 µs a value here, and an intake sends some 85). Django's connections
+# use UTF8. By class, for subclasses too, as psycopg finds its dumpers (a TextChoices
+# member is a str): _kind.
 _WRITERS: dict[type, tuple[str, object]] = {
-    str: ("unknown", lambda v: _quoted(str.__str__(v))),
+    str: ("unknown", _quoted),
     type(None): ("unknown", lambda v: "NULL"),
     bool: ("bool", lambda v: "true" if v else "false"),
-    int: ("int8", lambda v: f"'{int.__repr__(v)}'"),
+    int: ("int", lambda v: f"'{int.__repr__(v)}'"),
     float: ("float8", lambda v: f"'{float.__repr__(v)}'"),
-    Decimal: ("numeric", lambda v: f"'{v}'"),
-    dt.datetime: ("timestamp", lambda v: f"'{v.isoformat()}'"),  # timestamptz if aware
-    dt.date: ("date", lambda v: f"'{v.isoformat()}'"),
+    Decimal: ("numeric", lambda v: _quoted(Decimal.__str__(v))),
+    dt.datetime: ("timestamp", lambda v: _quoted(dt.datetime.isoformat(v))),  # or with tz
+    dt.date: ("date", lambda v: _quoted(dt.date.isoformat(v))),
 }
 if Jsonb is not None:
     from psycopg.types import numeric as _numeric
@@ -569,9 +587,7 @@ _KINDS: dict[type, tuple[str, object] | None] = dict(_WRITERS)
 
 def _kind(cls: type) -> tuple[str, object] | None:
     """The type and writer of a class's values: its own, or its nearest base's."""
-    kind = next((_WRITERS[base] for base in cls.__mro__ if base in _WRITERS), None)
-    if len(_KINDS) < 256:
-        _KINDS[cls] = kind
+    kind = _KINDS[cls] = next((_WRITERS[b] for b in cls.__mro__ if b in _WRITERS), None)
     return kind
 
 
@@ -586,13 +602,18 @@ def _inline(conn, sql: str, values: list) -> str:
 @contextlib.contextmanager
 def _forget_if_missing(db):
     """If the server has lost a statement prepared here (a DEALLOCATE ALL or DISCARD ALL by
-    other code, or by a pooler), the statement fails, and the next is prepared again."""
+    other code), the statement fails, and the next is prepared again. If a migration
+    changed the columns one returns (its plan "must not change result type"), the
+    connection is closed at the end of the request, its statements with it."""
     try:
         yield
     except Exception as error:
         cause = error.__cause__ if error.__cause__ is not None else error
-        if getattr(cause, "sqlstate", None) == "26000":  # invalid_sql_statement_name
+        state = getattr(cause, "sqlstate", None)
+        if state == "26000":  # invalid_sql_statement_name
             db._duban_prepared = None
+        elif state == "0A000":  # feature_not_supported: the cached plan's result type
+            db.close_at = 0  # Django closes it when the request ends
         raise
 
 
@@ -616,8 +637,9 @@ class _OneRoundTrip:
 
     def __exit__(self, kind, error, tb):
         conn = self.conn
+        ended = conn.info.transaction_status == conn.info.transaction_status.IDLE
         try:
-            if conn.info.transaction_status != conn.info.transaction_status.IDLE:
+            if not ended:
                 conn.execute("ROLLBACK")
             conn.autocommit = False
         except Exception:
@@ -627,6 +649,10 @@ class _OneRoundTrip:
             conn.close()
             if kind is None:
                 raise
+        if kind is None and not ended:  # a statement kept the COMMIT from running
+            raise transaction.TransactionManagementError(
+                "The batch's statements did not end their transaction; it was rolled back."
+            )
 
 
 def _in_one_round_trip(db) -> _OneRoundTrip | None:

@@ -149,7 +149,7 @@ def _prepared_statements() -> dict[str, str]:
 def _statements_sent(text: str) -> list[str]:
     """The statements of a string sent to the server, each EXECUTE as what it runs."""
     prepared = _prepared_statements()
-    executed = re.findall(r"(?:^|; )(?:EXECUTE (duban_\d+)|([A-Z]+))", text)
+    executed = re.findall(r"(?:^|;\n)(?:EXECUTE (duban_\w+)|([A-Z]+))", text)
     return [prepared[name].split(" AS ", 1)[1] if name else word for name, word in executed]
 
 
@@ -247,7 +247,7 @@ def test_the_outermost_batched_transaction_commits_with_its_last_statements(monk
             _bucket("商务外环路", 1)
         assert not connection.in_atomic_block
     sent = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]  # Django's log
-    assert len(sent) == 1 and sent[0].endswith("; COMMIT")
+    assert len(sent) == 1 and sent[0].endswith(";\nCOMMIT")
     # Django's commit found the transaction ended: psycopg sends nothing for it.
     assert at_commit == [psycopg.pq.TransactionStatus.IDLE]
     with psycopg.connect(**_plain_params()) as other:  # committed: seen from outside
@@ -281,7 +281,7 @@ def test_an_intake_outside_a_transaction_commits_in_its_last_round_trip(friday, 
     # Django logs is not sent: psycopg begins a transaction with its first statement).
     sent = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
     assert "nextval" in sent[-2]
-    assert sent[-1].startswith("BEGIN; EXECUTE duban_") and sent[-1].endswith("; COMMIT")
+    assert sent[-1].startswith("BEGIN;\nEXECUTE duban_") and sent[-1].endswith(";\nCOMMIT")
     assert "audit_auditentry" in " ".join(_statements_sent(sent[-1]))
     assert connection.connection.autocommit is connection.get_autocommit()  # as Django left it
     with psycopg.connect(**_plain_params()) as other:

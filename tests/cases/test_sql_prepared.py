@@ -171,3 +171,34 @@ def test_a_failed_transaction_in_one_string_leaves_the_connection_as_it_was(
         Case.objects.filter(pk=third.case.pk).update(description="改")
         assert driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
     assert Case.objects.get(pk=third.case.pk).description == "改"
+
+
+def test_values_are_read_the_same_whatever_standard_conforming_strings_says():
+    """Any statement can turn the setting off: the literals are escape strings, so a
+    backslash before a quote cannot end one."""
+    payload = "\\'); DELETE FROM cases_overduemonth; --"
+    with connection.cursor() as cursor:
+        cursor.execute("SET standard_conforming_strings = off")
+    try:
+        assert sql.run("SELECT %s", [payload]).fetchall() == [(payload,)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET standard_conforming_strings = on")
+    assert sql.run("SELECT %s", [payload]).fetchall() == [(payload,)]
+
+
+def test_an_int_is_declared_as_the_smallest_type_it_fits_as_psycopg_binds_it():
+    # date + bigint has no operator; date + smallint (as psycopg binds 1) has.
+    assert sql.run("SELECT current_date + %s - current_date", [1]).fetchall() == [(1,)]
+    assert sql.run("SELECT repeat('ab', %s)", [2]).fetchall() == [("abab",)]
+    assert sql.run("SELECT pg_typeof(%s)::text", [2**40]).fetchall() == [("bigint",)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_prepared_by_another_hand_under_its_name_is_used():
+    """Names are hashes of the statement and its types: a statement found already prepared
+    under its name (this session forgot it had) is the same statement."""
+    assert sql.run("SELECT %s::int * 3", [5]).fetchall() == [(15,)]
+    connection._duban_prepared = None  # forgotten here, still on the server
+    assert sql.run("SELECT %s::int * 3", [7]).fetchall() == [(21,)]
+    assert len(_prepared("%SELECT $1::int * 3")) == 1
