@@ -471,9 +471,14 @@ def _execute(db, sql: str, values: list) -> str:
     round trip) the first time this connection sends it with values of these types. The
     values are literals, read by the server as the declared types (_WRITERS). Values of
     another type, and statements past _MOST_PREPARED on a connection, go as they are, the
-    values written by psycopg (_inline). The name is a hash of the statement and its
+    values written by psycopg (_inline); so do all where connections last one request
+    (CONN_MAX_AGE 0). The name is a hash of the statement and its
     types, so that a name means one statement whoever prepared it."""
     conn = db.connection
+    if db.settings_dict["CONN_MAX_AGE"] == 0:
+        # A connection per request: each statement would be prepared on every request,
+        # one round trip each.
+        return _inline(conn, sql, values)
     known = getattr(db, "_duban_prepared", None)
     if known is None or known[0] is not conn:
         known = db._duban_prepared = (conn, {})

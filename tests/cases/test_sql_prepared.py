@@ -202,3 +202,11 @@ def test_a_statement_prepared_by_another_hand_under_its_name_is_used():
     connection._duban_prepared = None  # forgotten here, still on the server
     assert sql.run("SELECT %s::int * 3", [7]).fetchall() == [(21,)]
     assert len(_prepared("%SELECT $1::int * 3")) == 1
+
+
+def test_nothing_is_prepared_when_connections_last_one_request(monkeypatch):
+    """With DUBAN_CONN_MAX_AGE=0 every statement would be prepared again on every request,
+    one round trip each: they go as they are."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    assert sql.run("SELECT %s::int + 7, %s", [1, "x"]).fetchall() == [(8, "x")]
+    assert _prepared("%SELECT $1::int + 7%") == []
