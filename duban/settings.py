@@ -141,7 +141,7 @@ if _default_db["ENGINE"].endswith("sqlite3"):
 DB_PREPARE = env_bool(
     "DUBAN_DB_PREPARE",
     True,
-    "PostgreSQL: keep the intake's statements prepared (turn off behind a pooler in transaction mode, such as PgBouncer before 1.21).",
+    "PostgreSQL: keep the intake's statements prepared (turn off behind any pooler in transaction mode, PgBouncer included).",
 )
 _default_db["CONN_MAX_AGE"] = None if _conn_max_age == -1 else _conn_max_age
 _default_db["CONN_HEALTH_CHECKS"] = True

@@ -422,7 +422,7 @@ def _flush(
     error, which is raised here. Returns the rows of `last`.
 
     With settings.DB_PREPARE, each statement goes as `EXECUTE` of a statement prepared
-    once per connection (_server_statement): the server then parses only the EXECUTE and
+    once per connection (_execute): the server then parses only the EXECUTE and
     its values, and plans nothing (parsing, analysing and planning the batch's statements
     took about a fifth of the server's time per intake). When the string ends the
     transaction and the transaction has sent nothing yet, its BEGIN goes in the same string
@@ -460,8 +460,8 @@ def _flush(
         return cursor.fetchall() if last is not None else []
 
 
-# Statements prepared on a connection: (the driver's connection, {(SQL, parameter types):
-# name}, whether values are written here).
+# Statements prepared on a connection (db._duban_prepared): (the driver's connection,
+# {(SQL, parameter types): name}).
 _PLACEHOLDER = re.compile(r"%([s%])")
 _MOST_PREPARED = 1024
 
@@ -472,8 +472,8 @@ def _execute(db, sql: str, values: list) -> str:
     values are literals, read by the server as the declared types (_WRITERS). Values of
     another type, and statements past _MOST_PREPARED on a connection, go as they are, the
     values written by psycopg (_inline); so do all where connections last one request
-    (CONN_MAX_AGE 0). The name is a hash of the statement and its
-    types, so that a name means one statement whoever prepared it."""
+    (CONN_MAX_AGE 0). The name is a hash of the statement and its types, so that a name
+    means one statement whoever prepared it."""
     conn = db.connection
     if db.settings_dict["CONN_MAX_AGE"] == 0:
         # A connection per request: each statement would be prepared on every request,
