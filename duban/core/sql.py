@@ -460,8 +460,9 @@ def _flush(
         return cursor.fetchall() if last is not None else []
 
 
-# Statements prepared on a connection (db._duban_prepared): (the driver's connection,
-# {(SQL, parameter types): name}).
+# Statements prepared on a connection: {(SQL, parameter types): name}, kept on the driver's
+# connection (conn._duban_prepared), so that it lives and dies with the server's session,
+# also when a pool lends the connection to another request.
 _PLACEHOLDER = re.compile(r"%([s%])")
 _MOST_PREPARED = 1024
 
@@ -479,15 +480,15 @@ def _execute(db, sql: str, values: list) -> str:
         # A connection per request: each statement would be prepared on every request,
         # one round trip each.
         return _inline(conn, sql, values)
-    known = getattr(db, "_duban_prepared", None)
-    if known is None or known[0] is not conn:
-        known = db._duban_prepared = (conn, {})
+    known = getattr(conn, "_duban_prepared", None)
+    if known is None:
+        known = conn._duban_prepared = {}
     types = _types(values)
     if types is None:
         return _inline(conn, sql, values)
-    name = known[1].get((sql, types))
+    name = known.get((sql, types))
     if name is None:
-        if len(known[1]) >= _MOST_PREPARED:
+        if len(known) >= _MOST_PREPARED:
             return _inline(conn, sql, values)
         count = 0
 
@@ -510,10 +511,10 @@ def _execute(db, sql: str, values: list) -> str:
                 raise
             # Already there: the same statement, as its name says. Outside a transaction
             # nothing failed with it; inside one, the transaction did.
-            known[1][(sql, types)] = name
+            known[(sql, types)] = name
             if conn.info.transaction_status != conn.info.transaction_status.IDLE:
                 raise
-        known[1][(sql, types)] = name
+        known[(sql, types)] = name
     if not values:
         return f"EXECUTE {name}"
     kinds = _KINDS
@@ -615,8 +616,8 @@ def _forget_if_missing(db):
     except Exception as error:
         cause = error.__cause__ if error.__cause__ is not None else error
         state = getattr(cause, "sqlstate", None)
-        if state == "26000":  # invalid_sql_statement_name
-            db._duban_prepared = None
+        if state == "26000" and db.connection is not None:  # invalid_sql_statement_name
+            db.connection._duban_prepared = None
         elif state == "0A000":  # feature_not_supported: the cached plan's result type
             db.close_at = 0  # Django closes it when the request ends
         raise

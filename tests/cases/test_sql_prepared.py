@@ -101,7 +101,8 @@ def test_statements_the_server_lost_are_prepared_again():
 
 def test_past_the_most_prepared_statements_the_rest_go_as_they_are(monkeypatch):
     monkeypatch.setattr(sql, "_MOST_PREPARED", 0)
-    monkeypatch.setattr(connection, "_duban_prepared", None, raising=False)
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "_duban_prepared", None, raising=False)
     assert sql.run("SELECT %s::int - 1, %s", [10, "it's"]).fetchall() == [(9, "it's")]
     assert _prepared("%SELECT $1::int - 1%") == []
 
@@ -199,7 +200,7 @@ def test_a_statement_prepared_by_another_hand_under_its_name_is_used():
     """Names are hashes of the statement and its types: a statement found already prepared
     under its name (this session forgot it had) is the same statement."""
     assert sql.run("SELECT %s::int * 3", [5]).fetchall() == [(15,)]
-    connection._duban_prepared = None  # forgotten here, still on the server
+    connection.connection._duban_prepared = None  # forgotten here, still on the server
     assert sql.run("SELECT %s::int * 3", [7]).fetchall() == [(21,)]
     assert len(_prepared("%SELECT $1::int * 3")) == 1
 
@@ -210,3 +211,17 @@ def test_nothing_is_prepared_when_connections_last_one_request(monkeypatch):
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     assert sql.run("SELECT %s::int + 7, %s", [1, "x"]).fetchall() == [(8, "x")]
     assert _prepared("%SELECT $1::int + 7%") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_is_prepared_is_kept_with_the_drivers_connection():
+    """The list lives on psycopg's connection, as the server's session does: a pool that
+    lends the connection to another request lends the list with it; a new connection
+    starts with none."""
+    assert sql.run("SELECT %s::int + 40", [2]).fetchall() == [(42,)]
+    driver = connection.connection
+    assert any("+ 40" in statement for statement, _types in driver._duban_prepared)
+    connection.close()
+    assert sql.run("SELECT %s::int + 40", [3]).fetchall() == [(43,)]
+    assert connection.connection is not driver
+    assert len(_prepared("%SELECT $1::int + 40")) == 1  # prepared again, on the new session
