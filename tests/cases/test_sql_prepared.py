@@ -63,15 +63,22 @@ def test_a_prepared_statement_means_what_psycopgs_binding_means(values):
     """Whatever the values — quotes, backslashes, %s, non-ASCII, big numbers, times with
     and without a zone, JSON — the server reads the literals written here as psycopg's
     binding sends them: the same types (declared in the PREPARE), the same results."""
-    statement = "SELECT " + ", ".join(["%s"] * len(values))
-    django_settings.DB_PREPARE = False
-    try:
-        bound = sql.run(statement, values).fetchall()
-    finally:
-        django_settings.DB_PREPARE = True
-    cursor = sql.run(statement, values)
-    assert type(cursor) is not psycopg.Cursor  # the prepared path, not the binding
-    assert cursor.fetchall() == bound
+    # Each value, and the type the server took it as (not for a str or None, sent as
+    # unknown either way, whose type only the statement around it can decide).
+    typed = [v is not None and not isinstance(v, str) for v in values]
+    statement = "SELECT " + ", ".join("%s, pg_typeof(%s)::text" if t else "%s" for t in typed)
+    values = [w for v, t in zip(values, typed, strict=True) for w in ([v, v] if t else [v])]
+
+    def outcome(prepare: bool):
+        django_settings.DB_PREPARE = prepare
+        try:
+            cursor = sql.run(statement, values)
+            assert (type(cursor) is psycopg.Cursor) is not prepare  # the path asked
+            return cursor.fetchall()
+        finally:
+            django_settings.DB_PREPARE = True
+
+    assert outcome(True) == outcome(False)
 
 
 def test_a_statement_is_prepared_once_per_connection_and_types():
@@ -79,7 +86,7 @@ def test_a_statement_is_prepared_once_per_connection_and_types():
         assert sql.run("SELECT %s::int + 100", [n]).fetchall() == [(n + 100,)]
     assert sql.run("SELECT %s::int + 100", [None]).fetchall() == [(None,)]
     prepared = _prepared("%SELECT $1::int + 100")
-    assert sorted(runs for _name, runs in prepared) == [1, 3]  # int8, then unknown (NULL)
+    assert sorted(runs for _name, runs in prepared) == [1, 3]  # int2, then unknown (NULL)
 
 
 def test_nul_is_refused_before_anything_is_sent():
