@@ -82,11 +82,14 @@ class AuditHead(models.Model):
     hash = models.CharField(max_length=64, default=GENESIS)
 
 
-def compute_hash(**fields) -> str:
+def _canonical(fields: dict) -> str:
     # Canonical JSON: key order and separators fixed, so the hash does not depend on the
     # database's JSON formatting (PostgreSQL jsonb reorders keys).
-    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def compute_hash(**fields) -> str:
+    return hashlib.sha256(_canonical(fields).encode("utf-8")).hexdigest()
 
 
 def payload_before_link(**fields) -> str:
@@ -97,5 +100,4 @@ def payload_before_link(**fields) -> str:
     PostgreSQL, see audit.services)."""
     if "prev_hash" in fields or "seq" in fields or max(fields) >= "prev_hash":
         raise ValueError("the link's keys must sort last")
-    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return payload[:-1] + ',"prev_hash":"'
+    return _canonical(fields)[:-1] + ',"prev_hash":"'
