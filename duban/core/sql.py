@@ -48,9 +48,10 @@ from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_save, pre_save
 
 try:
+    from psycopg import pq
     from psycopg.types.json import Jsonb
 except ImportError:  # only SQLite here
-    Jsonb = None
+    pq = Jsonb = None
 
 # The functions below look the default database's wrapper up once per call
 # (connections[DEFAULT_DB_ALIAS]): every attribute of the `connection` proxy looks it up
@@ -664,8 +665,6 @@ class _OneRoundTrip:
 def _in_one_round_trip(db) -> _OneRoundTrip | None:
     """A _OneRoundTrip when the transaction has sent nothing to the server yet (psycopg
     has not begun it), else None."""
-    from psycopg import pq  # the driver, there when this is PostgreSQL
-
     conn = db.connection
     if (
         conn.autocommit
