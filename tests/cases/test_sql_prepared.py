@@ -20,7 +20,7 @@ from duban.accounts.models import ApiClient
 from duban.accounts.tokens import api_client_create, api_client_for_key
 from duban.audit.models import AuditHead
 from duban.cases import services
-from duban.cases.models import Case
+from duban.cases.models import Case, OverdueMonth
 from duban.core import sql
 
 pytestmark = [
@@ -120,18 +120,12 @@ def test_values_of_other_types_go_as_psycopg_writes_them():
     assert _prepared("%SELECT $1::int[]%") == []
 
 
-def test_the_api_key_query_takes_the_new_cases_key(category, friday):
+def test_the_api_key_query_takes_the_new_cases_key(make_case, friday):
     api_client_create(name="巡查", scope="cases", actor=None, raw_key="reserve-key-123")
     client = api_client_for_key("reserve-key-123", scope=ApiClient.Scope.CASES, reserve=Case)
     assert isinstance(client.reserved_key, int)
-    case = services.case_create(
-        category=category,
-        channel="inspection",
-        description="井盖缺失",
-        address="金水东路1号",
-        attributes={"when": "day"},
-        api_client=client,
-        key=client.reserved_key,
+    case = make_case(
+        channel="inspection", description="井盖缺失", api_client=client, key=client.reserved_key
     ).case
     assert case.pk == client.reserved_key
     assert Case.objects.get(pk=case.pk).description == "井盖缺失"
@@ -147,7 +141,7 @@ def test_only_keys_made_by_a_sequence_are_reserved():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_transaction_in_one_string_leaves_the_connection_as_it_was(
-    friday, category, planner
+    friday, make_case, planner
 ):
     """A retried submission fails on the unique external id inside the string that holds
     its whole transaction: it is rolled back, the first case is returned, and the
@@ -156,15 +150,7 @@ def test_a_failed_transaction_in_one_string_leaves_the_connection_as_it_was(
     client = api_client_create(name="巡查", scope="cases", actor=None, raw_key="retry-key-123")[0]
 
     def submit(external_id: str):
-        return services.case_create(
-            category=category,
-            channel="inspection",
-            description="占道经营",
-            address="金水东路1号",
-            attributes={"when": "day"},
-            api_client=client,
-            external_id=external_id,
-        )
+        return make_case(channel="inspection", api_client=client, external_id=external_id)
 
     first = submit("R-1")
     again = submit("R-1")
@@ -185,6 +171,11 @@ def test_values_are_read_the_same_whatever_standard_conforming_strings_says():
     """Any statement can turn the setting off: the literals are escape strings, so a
     backslash before a quote cannot end one."""
     payload = "\\'); DELETE FROM cases_overduemonth; --"
+    sql.add_to_row(
+        OverdueMonth,
+        key={"month": dt.date(2022, 9, 1), "department_key": 0, "street": "x"},
+        delta={"n": 1},
+    )
     with connection.cursor() as cursor:
         cursor.execute("SET standard_conforming_strings = off")
     try:
@@ -193,6 +184,7 @@ def test_values_are_read_the_same_whatever_standard_conforming_strings_says():
         with connection.cursor() as cursor:
             cursor.execute("SET standard_conforming_strings = on")
     assert sql.run("SELECT %s", [payload]).fetchall() == [(payload,)]
+    assert OverdueMonth.objects.count() == 1  # nothing ran but the SELECT
 
 
 def test_an_int_is_declared_as_the_smallest_type_it_fits_as_psycopg_binds_it():
