@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from duban import clock
 from duban.accounts.models import ApiClient
-from duban.accounts.tokens import api_client_for_key
+from duban.accounts.tokens import ApiClientChanged, api_client_again, api_client_for_key
 from duban.cases import conf, services
 from duban.cases.models import OPEN_STATUSES, Case, Category, Channel, parse_ticket
 
@@ -360,14 +360,45 @@ ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 
 def _create(request, fmt):
     params = request.POST
-    client: ApiClient | None = api_client_for_key(
+    client = _client(params)
+    try:
+        intake, category = _file(client, params)
+        again = not intake.created and api_client_again(client)
+    except (ApiClientChanged, Open311Error):
+        if not api_client_again(client):
+            raise
+        again = True
+    if again:  # the client was given from memory: decided again with it read afresh
+        intake, category = _file(_client(params), params)
+    case = intake.case
+    return render(
+        fmt,
+        "service_requests",
+        [
+            {
+                "service_request_id": case.ticket,
+                "token": case.open311_token,
+                "service_notice": category.service_notice or None,
+                "account_id": None,
+            }
+        ],
+        status=201,
+    )
+
+
+def _client(params) -> ApiClient:
+    client = api_client_for_key(
         _param(params, "api_key"),
         scope=ApiClient.Scope.OPEN311,
         stamps=services.INTAKE_STAMPS,
-        reserve=Case,
+        cached=True,
     )
     if client is None:
         raise Open311Error(403, "api_key is missing or not valid")
+    return client
+
+
+def _file(client: ApiClient, params) -> tuple[services.Intake, Category]:
     code = _param(params, "service_code")
     if not code:
         raise Open311Error(400, "service_code is required")
@@ -404,26 +435,12 @@ def _create(request, fmt):
             api_client=client,
             open311_token=True,
             calendar=calendar,
-            key=client.reserved_key,
         )
     except ValidationError as exc:
         raise Open311Error(400, *exc.messages) from None
     except PermissionDenied as exc:
         raise Open311Error(403, str(exc)) from None
-    case = intake.case
-    return render(
-        fmt,
-        "service_requests",
-        [
-            {
-                "service_request_id": case.ticket,
-                "token": case.open311_token,
-                "service_notice": category.service_notice or None,
-                "account_id": None,
-            }
-        ],
-        status=201,
-    )
+    return intake, category
 
 
 @endpoint

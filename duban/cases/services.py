@@ -13,10 +13,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from duban import clock
+from duban.accounts.tokens import ApiClientChanged, api_client_changed, api_client_confirm
 from duban.audit.services import audit_record, snapshot
 from duban.cases import conf, rollup
 from duban.cases.models import (
@@ -365,12 +366,12 @@ def case_create(
     tracking: bool = False,
     open311_token: bool = False,
     calendar: WorkCalendar | None = None,
-    key: int | None = None,
 ) -> Intake:
     """Take in one case from any channel. With an API client and an external id, the same
     submission sent again returns the first case (a retry never duplicates). `calendar`:
-    the one intake_tables() gave with the category, else it is read here. `key`: the new
-    case's primary key, when it was taken already (api_client_for_key(reserve=Case))."""
+    the one intake_tables() gave with the category, else it is read here. An API client
+    given from memory (api_client_for_key(cached=True)) is confirmed in the transaction:
+    ApiClientChanged when it has changed, with nothing stored."""
     if not category.is_active:
         raise ValidationError(_("This service is not offered any more."))
     if channel not in CHANNELS:
@@ -462,9 +463,11 @@ def case_create(
     # transaction — BEGIN, the case, its event, the counters, the audit entry, COMMIT —
     # goes to the server in one round trip (sql.atomic). On SQLite, writers queue for the
     # write lock on a file lock (sql.writer_queue).
-    reserve_key(case, key=key)
+    reserve_key(case)
     try:
         with writer_queue(), sql_atomic():
+            if api_client is not None:
+                api_client_confirm(api_client)
             case.save()
             _event(case, kind="received", actor=actor or api_client, at=now)
             if register:
@@ -482,6 +485,10 @@ def case_create(
             existing = _earlier_submission(api_client, external_id)
             if existing is not None:
                 return Intake(existing, created=False)
+        raise
+    except DatabaseError as exc:
+        if api_client_changed(exc):
+            raise ApiClientChanged() from None
         raise
     return Intake(case, created=True, tracking_token=token)
 

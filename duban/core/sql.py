@@ -12,8 +12,8 @@ sends no signals; a model that has `pre_save`/`post_save` receivers is saved by 
 
 Inside `batch()` on PostgreSQL, statements whose results are not needed at once wait and go
 to the server together with the next statement whose result is, or with the COMMIT. A new
-case's key is taken from its sequence beforehand (`reserve_key`, in the API key's query for
-the API), so that its INSERT waits too: an intake's whole transaction — BEGIN, the case, its
+case's key is taken from its sequence beforehand (`reserve_key`, from a block of keys the
+process took ahead), so that its INSERT waits too: an intake's whole transaction — BEGIN, the case, its
 event, the overdue bucket, the roll-up, the audit chain's append, COMMIT — is one round trip.
 With settings.DB_PREPARE, each statement is prepared on the server once per connection and
 sent as `EXECUTE` with its values written in the string (`_execute`).
@@ -28,6 +28,7 @@ import functools
 import hashlib
 import os
 import re
+import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -229,39 +230,74 @@ _RESERVED = "_duban_reserved_key"
 _sequences: dict[tuple[str, type], str] = {}
 
 
-def reserve_key(instance: Model, *, key: int | None = None) -> bool:
+def reserve_key(instance: Model) -> bool:
     """Give a new instance its primary key from the database's sequence before it is
     inserted, so that the rows that refer to it, and its INSERT itself, can wait in a
     `batch()` (PostgreSQL; one round trip). False, with nothing done, where batches do not
-    wait (SQLite) or the model's key is not made by a sequence. `key`: one already taken
-    from the sequence with another query (key_column). A key is used up even if the
-    instance is never saved, as a failed INSERT uses it up."""
+    wait (SQLite) or the model's key is not made by a sequence. The key comes from the
+    process's block of keys taken ahead (_KeyBlock): most intakes send nothing for it. A
+    key is used up even if the instance is never saved, as a failed INSERT uses it up."""
     if not instance._state.adding or instance.pk is not None:
         return False
-    if key is None:
-        column = key_column(type(instance))
-        if column is None:
-            return False
-        key = run(f"SELECT {column}", []).fetchone()[0]
+    model = type(instance)
+    if not can_batch() or _statement(model, with_key=True) is None:
+        return False
+    blocks = _key_blocks.get((DEFAULT_DB_ALIAS, model))
+    if blocks is None or blocks.pid != os.getpid():  # a forked worker takes its own
+        meta = model._meta
+        quote = connection.ops.quote_name
+        sequence = f"pg_get_serial_sequence('{quote(meta.db_table)}', '{meta.auto_field.column}')"
+        blocks = _key_blocks[(DEFAULT_DB_ALIAS, model)] = _KeyBlock(sequence)
+    key = blocks.take()
     instance.pk = key
     instance.__dict__[_RESERVED] = key
     return True
 
 
-def key_column(model: type[Model]) -> str | None:
-    """SQL that takes the next key of `model` from its sequence, for a query of another
-    statement to read it with its own (reserve_key(key=...)); None where keys are not
-    reserved (see reserve_key)."""
-    if not _can_batch() or _statement(model, with_key=True) is None:
-        return None
-    column = _sequences.get((DEFAULT_DB_ALIAS, model))
-    if column is None:
-        meta = model._meta
-        quote = connection.ops.quote_name
-        column = _sequences[(DEFAULT_DB_ALIAS, model)] = (
-            f"nextval(pg_get_serial_sequence('{quote(meta.db_table)}', '{meta.auto_field.column}'))"
-        )
-    return column
+class _KeyBlock:
+    """Keys of one model taken from its sequence ahead, a block at a time, for this
+    process. A block is used for KEY_BLOCK_SECONDS at most, so that keys stay in the order
+    of time within that (the queues list cases newest first by key): the rest of an old
+    block is dropped, a gap in the numbers, as a rolled-back INSERT leaves. The block is one
+    key while keys are asked for less often than that (no gaps); it doubles, up to
+    KEY_BLOCK_MOST, while blocks are used up in time, and is what the last block's time
+    used when one was not."""
+
+    __slots__ = ("keys", "pid", "sequence", "size", "taken_at")
+
+    def __init__(self, sequence: str):
+        self.pid = os.getpid()
+        self.sequence = sequence
+        self.keys: list[int] = []  # the block's unused keys, the smallest last
+        self.size = 0
+        self.taken_at = 0.0
+
+    def take(self) -> int:
+        now = _monotonic()
+        fresh = now - self.taken_at < KEY_BLOCK_SECONDS
+        if self.keys and fresh:
+            return self.keys.pop()
+        if fresh:  # used up in time
+            self.size = min(max(self.size, 1) * 2, KEY_BLOCK_MOST)
+        else:  # what a block's time used
+            self.size = max(self.size - len(self.keys), 1)
+        rows = run(
+            f"SELECT nextval({self.sequence}) FROM generate_series(1, %s)", [self.size]
+        ).fetchall()
+        self.keys = sorted((row[0] for row in rows), reverse=True)
+        self.taken_at = now
+        return self.keys.pop()
+
+
+KEY_BLOCK_SECONDS = 1.0
+KEY_BLOCK_MOST = 64
+_monotonic = time.monotonic  # tests move it
+_key_blocks: dict[tuple[str, type], _KeyBlock] = {}
+
+
+def forget_reserved_keys() -> None:
+    """Drop the keys taken ahead (tests that count round trips start without any)."""
+    _key_blocks.clear()
 
 
 # -- counters ----------------------------------------------------------------------------
@@ -676,7 +712,7 @@ def _in_one_round_trip(db) -> _OneRoundTrip | None:
     return _OneRoundTrip(conn)
 
 
-def _can_batch() -> bool:
+def can_batch() -> bool:
     """Several statements in one execute() need PostgreSQL's client-side binding (Django's
     default for psycopg 3); SQLite runs in the process, where round trips cost nothing."""
     db = connections[DEFAULT_DB_ALIAS]
@@ -713,7 +749,7 @@ def batch(*, _commit: bool = False):
     db = connections[DEFAULT_DB_ALIAS]
     if not db.in_atomic_block:
         raise transaction.TransactionManagementError("sql.batch() runs inside a transaction")
-    if not _can_batch() or _queue() is not None:
+    if not can_batch() or _queue() is not None:
         yield
         return
     queue: list = []

@@ -76,3 +76,15 @@ def english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_process_memory():
+    """Each test starts with no API client remembered and no keys taken ahead (both live
+    for the process: a test's count of queries would depend on the tests before it)."""
+    from duban.accounts.tokens import api_clients_forget
+    from duban.core.sql import forget_reserved_keys
+
+    api_clients_forget()
+    forget_reserved_keys()
+    yield

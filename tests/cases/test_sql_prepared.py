@@ -1,6 +1,6 @@
 """core.sql on PostgreSQL: statements prepared on the server once per connection and sent
-as EXECUTE with their values written in the text; the case's key taken before its
-transaction, so that the transaction (BEGIN to COMMIT) goes in one string."""
+as EXECUTE with their values written in the text, and the transaction (BEGIN to COMMIT) in
+one string."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
-from duban.accounts.models import ApiClient
-from duban.accounts.tokens import api_client_create, api_client_for_key
-from duban.audit.models import AuditHead
+from duban.accounts.tokens import api_client_create
 from duban.cases import services
 from duban.cases.models import Case, OverdueMonth
 from duban.core import sql
@@ -118,25 +116,6 @@ def test_values_of_other_types_go_as_psycopg_writes_them():
     # A list has no declared type here: the statement is sent with psycopg's literal.
     assert sql.run("SELECT %s::int[]", [[1, 2]]).fetchall() == [([1, 2],)]
     assert _prepared("%SELECT $1::int[]%") == []
-
-
-def test_the_api_key_query_takes_the_new_cases_key(make_case, friday):
-    api_client_create(name="巡查", scope="cases", actor=None, raw_key="reserve-key-123")
-    client = api_client_for_key("reserve-key-123", scope=ApiClient.Scope.CASES, reserve=Case)
-    assert isinstance(client.reserved_key, int)
-    case = make_case(
-        channel="inspection", description="井盖缺失", api_client=client, key=client.reserved_key
-    ).case
-    assert case.pk == client.reserved_key
-    assert Case.objects.get(pk=case.pk).description == "井盖缺失"
-    # The next key is another.
-    again = api_client_for_key("reserve-key-123", scope=ApiClient.Scope.CASES, reserve=Case)
-    assert again.reserved_key > case.pk
-
-
-def test_only_keys_made_by_a_sequence_are_reserved():
-    assert not sql.reserve_key(AuditHead(id=None, seq=0, hash=""))  # its key is given
-    assert sql.key_column(AuditHead) is None
 
 
 @pytest.mark.django_db(transaction=True)

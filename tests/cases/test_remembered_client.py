@@ -1,0 +1,298 @@
+"""An intake on PostgreSQL in one round trip: the API client remembered by the process and
+confirmed inside the case's transaction (accounts.tokens), the case's key from a block
+taken ahead (core.sql.reserve_key). Whatever changed since the client was remembered — the
+client, its key, the catalogue — the intake decides as a fresh read would."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from duban.accounts.models import ApiClient
+from duban.accounts.tokens import (
+    api_client_again,
+    api_client_changed,
+    api_client_confirm,
+    api_client_create,
+    api_client_for_key,
+)
+from duban.audit.models import AuditEntry
+from duban.cases import services
+from duban.cases.models import Attribute, Case, CaseEvent, Category
+from duban.core import sql, stamps
+
+pytestmark = pytest.mark.django_db
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="batched transactions exist on PostgreSQL only"
+)
+KEY = "remembered-key-0123456789"
+O311 = "remembered-311-0123456789"
+
+
+@pytest.fixture
+def systems(planner):
+    cases = api_client_create(name="巡查", scope="cases", actor=planner, raw_key=KEY)[0]
+    open311 = api_client_create(name="市民通", scope="open311", actor=planner, raw_key=O311)[0]
+    return cases, open311
+
+
+def post_api(client, n: int, **extra):
+    body = {
+        "service_code": "noise",
+        "description": f"噪音 {n}",
+        "address": f"金水东路{n}号",
+        "attributes": {"when": "night"},
+        **extra,
+    }
+    return client.post(
+        "/api/v1/cases/", json.dumps(body), content_type="application/json", HTTP_X_API_KEY=KEY
+    )
+
+
+def post_311(client, n: int, **extra):
+    form = {
+        "api_key": O311,
+        "service_code": "noise",
+        "description": f"噪音 {n}",
+        "address_string": f"金水东路{n}号",
+        "attribute[when]": "night",
+        **extra,
+    }
+    return client.post("/open311/v2/requests.json", form)
+
+
+POSTS = {"api": post_api, "open311": post_311}
+
+
+def _sent(queries) -> list[str]:
+    return [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def _prepared_texts() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+@on_postgresql
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_a_remembered_client_costs_no_query_of_its_own(client, friday, category, systems, endpoint):
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201  # the client, the catalogue's copies
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, 2)
+    assert response.status_code == 201, response.content
+    sent = _sent(queries)
+    # Only the transaction's string (the key comes from the block of keys taken ahead,
+    # or one query for the next block), and in it the confirmation of the client.
+    transaction_strings = [s for s in sent if "EXECUTE duban_" in s]
+    assert len(transaction_strings) == 1, sent
+    assert all("nextval" in s for s in sent if s not in transaction_strings), sent
+    names = re.findall(r"EXECUTE (duban_\w+)", transaction_strings[0])
+    texts = _prepared_texts()
+    assert "duban_require" in texts[names[0]] and "accounts_apiclient" in texts[names[0]]
+    assert Case.objects.filter(description="噪音 2").count() == 1
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_a_client_deactivated_since_files_nothing(client, friday, category, systems, endpoint):
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201
+    ApiClient.objects.update(is_active=False)
+    response = post(client, 2)
+    assert response.status_code == (401 if endpoint == "api" else 403), response.content
+    assert not Case.objects.filter(description="噪音 2").exists()
+    assert AuditEntry.objects.filter(action="case.create").count() == 1
+    assert post(client, 3).status_code == (401 if endpoint == "api" else 403)  # not remembered
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_a_key_changed_since_is_refused(client, friday, category, systems, endpoint):
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201
+    ApiClient.objects.filter(pk=systems[endpoint == "open311"].pk).update(key_hash="0" * 64)
+    assert post(client, 2).status_code in (401, 403)
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_a_client_renamed_since_files_under_its_new_name(
+    client, friday, category, systems, endpoint
+):
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201
+    ApiClient.objects.filter(pk=systems[endpoint == "open311"].pk).update(name="新名字")
+    assert post(client, 2).status_code == 201
+    case = Case.objects.get(description="噪音 2")  # once: the first try was rolled back
+    assert CaseEvent.objects.get(case=case, kind="received").actor_label.endswith("新名字")
+    assert AuditEntry.objects.get(action="case.create", entity_id=str(case.pk)).actor.endswith(
+        "新名字"
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_a_service_withdrawn_since_is_refused(client, friday, category, systems, endpoint):
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201
+    Category.objects.filter(code="noise").update(is_active=False)
+    assert post(client, 2).status_code in (400, 404)
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_a_question_added_since_is_known(client, friday, category, systems, endpoint):
+    """A refusal decided on the remembered catalogue is decided again on the current one."""
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201
+    Attribute.objects.create(
+        category=category, code="floor", datatype="string", required=False, description="楼层"
+    )
+    extra = {"attributes": {"when": "night", "floor": "3"}}
+    if endpoint == "open311":
+        extra = {"attribute[floor]": "3"}
+    response = post(client, 2, **extra)
+    assert response.status_code == 201, response.content
+    assert Case.objects.get(description="噪音 2").attributes["floor"] == "3"
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_deadlines_follow_a_limit_changed_since(client, friday, category, systems, endpoint):
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201
+    first = Case.objects.get(description="噪音 1")
+    Category.objects.filter(pk=category.pk).update(resolution_limit=10)
+    assert post(client, 2).status_code == 201
+    second = Case.objects.get(description="噪音 2")
+    assert second.resolution_deadline > first.resolution_deadline
+
+
+def test_a_retry_with_a_remembered_client_returns_the_first_case(client, friday, category, systems):
+    first = post_api(client, 1, external_id="A-1")
+    assert first.status_code == 201
+    again = post_api(client, 1, external_id="A-1")
+    assert again.status_code == 200
+    assert again.json()["service_request_id"] == first.json()["service_request_id"]
+    assert Case.objects.count() == 1
+
+
+@on_postgresql
+def test_the_confirmation_rolls_back_the_whole_transaction(friday, category, systems):
+    cases_client = systems[0]
+    api_client_for_key(KEY, scope="cases", stamps=services.INTAKE_STAMPS, cached=True)
+    remembered = api_client_for_key(KEY, scope="cases", stamps=services.INTAKE_STAMPS, cached=True)
+    assert remembered.pk == cases_client.pk and getattr(remembered, "_duban_memo", None)
+    stamps.renew("catalogue")  # the catalogue moved: what was read with the client is old
+    before = (Case.objects.count(), CaseEvent.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(services.ApiClientChanged):
+        services.case_create(
+            category=category,
+            channel="api",
+            description="回滚",
+            address="金水东路9号",
+            attributes={"when": "day"},
+            api_client=remembered,
+        )
+    after = (Case.objects.count(), CaseEvent.objects.count(), AuditEntry.objects.count())
+    assert after == before
+    assert api_client_again(remembered)  # forgotten: the next lookup reads it
+    fresh = api_client_for_key(KEY, scope="cases", stamps=services.INTAKE_STAMPS, cached=True)
+    assert not hasattr(fresh, "_duban_memo")
+    assert not api_client_again(fresh)
+
+
+@on_postgresql
+def test_only_the_confirmation_counts_as_a_changed_client(friday, category, systems):
+    with pytest.raises(DatabaseError) as refused:
+        with transaction.atomic():
+            sql.run("SELECT duban_require(false, 'x')", [])
+    assert api_client_changed(refused.value)
+    with pytest.raises(DatabaseError) as other:
+        with transaction.atomic():
+            sql.run("SELECT 1 / 0", [])
+    assert not api_client_changed(other.value)
+    assert sql.run("SELECT duban_require(true, 'x')", []).fetchone() == (True,)
+
+
+def test_a_client_read_now_needs_no_confirmation(friday, category, systems):
+    fresh = api_client_for_key(KEY, scope="cases", stamps=services.INTAKE_STAMPS, cached=True)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        api_client_confirm(fresh)
+    assert [q for q in queries if "duban_require" in q["sql"]] == []
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite")
+def test_sqlite_never_gives_a_remembered_client(friday, category, systems):
+    for _ in range(2):
+        found = api_client_for_key(KEY, scope="cases", stamps=services.INTAKE_STAMPS, cached=True)
+        assert found is not None and not hasattr(found, "_duban_memo")
+
+
+# -- the keys taken ahead --------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(sql, "_monotonic", lambda: now[0])
+    return now
+
+
+def _new_case(category) -> Case:
+    return Case(category=category, channel="web", description="x", address="y")
+
+
+@on_postgresql
+def test_keys_come_in_blocks_that_grow_while_used_up_in_time(category, clock):
+    taken = []
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(7):
+            case = _new_case(category)
+            assert sql.reserve_key(case)
+            taken.append(case.pk)
+    fetches = [q["sql"] for q in queries if "nextval" in q["sql"]]
+    assert len(fetches) == 3  # blocks of 1, 2 and 4 keys
+    assert taken == sorted(taken) and len(set(taken)) == 7
+
+
+@on_postgresql
+def test_an_old_block_is_dropped_and_the_next_is_what_was_used(category, clock):
+    for _ in range(3):  # blocks of 1 and 2: the second used up
+        sql.reserve_key(_new_case(category))
+    case = _new_case(category)
+    sql.reserve_key(case)  # a block of 4, one used
+    clock[0] += sql.KEY_BLOCK_SECONDS + 0.1
+    later = _new_case(category)
+    with CaptureQueriesContext(connection) as queries:
+        sql.reserve_key(later)
+    assert len([q for q in queries if "nextval" in q["sql"]]) == 1  # not the old block's
+    assert later.pk > case.pk + 3
+    block = sql._key_blocks[("default", Case)]
+    assert block.size == 1 and block.keys == []  # what the old block's time used
+
+
+@on_postgresql
+def test_a_forked_process_takes_keys_of_its_own(category, clock, monkeypatch):
+    parent = _new_case(category)
+    sql.reserve_key(parent)
+    sql.reserve_key(_new_case(category))  # the parent now holds a block of 2, one left
+    monkeypatch.setattr(sql.os, "getpid", lambda: -1)
+    child = _new_case(category)
+    sql.reserve_key(child)
+    assert child.pk > parent.pk + 2
+
+
+@on_postgresql
+def test_reserved_keys_are_stored_as_given(friday, make_case):
+    cases = [make_case(address=f"金水东路{n}号").case for n in range(3)]
+    for case in cases:
+        assert Case.objects.get(pk=case.pk).address == case.address
+
+
+def test_only_keys_made_by_a_sequence_are_reserved():
+    from duban.audit.models import AuditHead
+
+    assert not sql.reserve_key(AuditHead(id=None, seq=0, hash=""))  # its key is given
