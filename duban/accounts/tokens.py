@@ -145,8 +145,10 @@ def api_client_confirm(client: ApiClient) -> None:
     if sql is None:
         meta = ApiClient._meta
         quote = db.ops.quote_name
+        # the key by equality (its index), the rest as they were, NULLs included
         same = " AND ".join(
-            f"{quote(f.column)} IS NOT DISTINCT FROM %s" for f in meta.concrete_fields
+            f"{quote(f.column)} {'=' if f.primary_key else 'IS NOT DISTINCT FROM'} %s"
+            for f in meta.concrete_fields
         )
         checks = [f"EXISTS (SELECT 1 FROM {quote(meta.db_table)} WHERE {same})"]
         checks += ["(SELECT version FROM core_stamp WHERE name = %s) = %s"] * n_stamps

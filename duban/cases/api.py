@@ -94,8 +94,6 @@ def _out(case: Case) -> dict:
 
 @router.post("/", auth=CasesKey(), response={200: CaseOut, 201: CaseOut})
 def case_file(request, payload: CaseIn):
-    if payload.channel not in API_CHANNELS:
-        raise HttpError(400, f"channel must be one of {', '.join(API_CHANNELS)}")
     client: ApiClient = request.auth
     try:
         intake = _file(client, payload)
@@ -121,6 +119,8 @@ def case_file(request, payload: CaseIn):
 
 
 def _file(client: ApiClient, payload: CaseIn) -> services.Intake:
+    if payload.channel not in API_CHANNELS:
+        raise HttpError(400, f"channel must be one of {', '.join(API_CHANNELS)}")
     category, calendar = services.intake_tables(
         services.clean_text(payload.service_code), stamps=client.stamps
     )

@@ -111,6 +111,21 @@ def test_a_client_deactivated_since_files_nothing(client, friday, category, syst
 
 
 @pytest.mark.parametrize("endpoint", ["api", "open311"])
+def test_a_client_deactivated_since_gets_the_keys_refusal_not_the_bodys(
+    client, friday, category, systems, endpoint
+):
+    post = POSTS[endpoint]
+    assert post(client, 1).status_code == 201
+    ApiClient.objects.update(is_active=False)
+    if endpoint == "api":
+        assert post(client, 2, channel="fax").status_code == 401
+        assert post(client, 3, service_code="nope").status_code == 401
+    else:
+        assert post(client, 2, service_code="").status_code == 403
+        assert post(client, 3, service_code="nope").status_code == 403
+
+
+@pytest.mark.parametrize("endpoint", ["api", "open311"])
 def test_a_key_changed_since_is_refused(client, friday, category, systems, endpoint):
     post = POSTS[endpoint]
     assert post(client, 1).status_code == 201
