@@ -58,9 +58,14 @@ CHANGED = "DU001"
 
 
 def api_client_for_key(
-    raw: str | None, *, scope: str, stamps: tuple[str, ...] = (), cached: bool = False
+    raw: str | None,
+    *,
+    scope: str,
+    stamps: tuple[str, ...] = (),
+    cached: bool = False,
+    fresh: bool = False,
 ) -> ApiClient | None:
-    """The active client with this key and scope, or None; constant work whatever the key.
+    """The active client with this key and scope, or None.
     Its department is read on access. Plain SQL, the statement made once per database: it
     runs on every API and Open311 intake, and the ORM's compilation of the query cost more
     than the query. With `stamps` (group names, duban.core.stamps), the same statement
@@ -74,12 +79,12 @@ def api_client_for_key(
     that ran api_client_confirm, which fails it unless the client's row and the stamps are
     still as they were read (ApiClientChanged); any other outcome — a refusal, which may
     rest on a category changed since, or an earlier case returned — it decides again with
-    the client read afresh (api_client_again)."""
+    the client read afresh (api_client_again, then `fresh`: read now, and remembered)."""
     if not raw or len(raw) > 200:
         return None
     db = connections[DEFAULT_DB_ALIAS]  # once (see core.sql, whose run() this uses)
     memo = (db.alias, key_hash(raw), str(scope), stamps)
-    if cached and can_batch():
+    if cached and not fresh and can_batch():
         found = _remembered.get(memo)
         if found is not None:
             names, values, read = found

@@ -424,8 +424,8 @@ def _generate(categories, generator, *, total, progress) -> int:
     seq = 0
     case_defaults = _defaults(Case)
     event_defaults = _defaults(CaseEvent)
-    next_case = (Case.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-    next_event = (CaseEvent.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+    next_case = _first_free_id(Case)
+    next_event = _first_free_id(CaseEvent)
     while made < total:
         batch_size = min(BATCH, total - made)
         cases, lives = [], []
@@ -467,8 +467,26 @@ def _generate(categories, generator, *, total, progress) -> int:
         made += batch_size
         if progress is not None:
             progress.step(f"cases {made}/{total}", n=0)
-    _reset_sequences(Case, CaseEvent)
+    if made:  # the sequences then move on past the ids written (never back)
+        _reset_sequences(Case, CaseEvent)
     return made
+
+
+def _first_free_id(model) -> int:
+    """Above every stored id and, on PostgreSQL, every key the sequence has given out: a
+    worker may hold keys it took ahead and has not used yet (core.sql.reserve_key)."""
+    highest = model.objects.aggregate(m=Max("id"))["m"] or 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT last_value FROM pg_sequences "
+                "WHERE format('%%I.%%I', schemaname, sequencename) = "
+                "pg_get_serial_sequence(%s, %s)",
+                [model._meta.db_table, model._meta.pk.column],
+            )
+            row = cursor.fetchone()
+        highest = max(highest, (row and row[0]) or 0)
+    return highest + 1
 
 
 ACTORS = {

@@ -369,7 +369,7 @@ def _create(request, fmt):
             raise
         again = True
     if again:  # the client was given from memory: decided again with it read afresh
-        intake, category = _file(_client(params), params)
+        intake, category = _file(_client(params, fresh=True), params)
     case = intake.case
     return render(
         fmt,
@@ -386,12 +386,13 @@ def _create(request, fmt):
     )
 
 
-def _client(params) -> ApiClient:
+def _client(params, *, fresh: bool = False) -> ApiClient:
     client = api_client_for_key(
         _param(params, "api_key"),
         scope=ApiClient.Scope.OPEN311,
         stamps=services.INTAKE_STAMPS,
         cached=True,
+        fresh=fresh,
     )
     if client is None:
         raise Open311Error(403, "api_key is missing or not valid")

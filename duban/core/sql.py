@@ -28,6 +28,7 @@ import functools
 import hashlib
 import os
 import re
+import threading
 import time
 from decimal import Decimal
 
@@ -227,7 +228,6 @@ def insert_row(instance: Model, *, defer: bool = False) -> bool:
 
 
 _RESERVED = "_duban_reserved_key"
-_sequences: dict[tuple[str, type], str] = {}
 
 
 def reserve_key(instance: Model) -> bool:
@@ -235,8 +235,9 @@ def reserve_key(instance: Model) -> bool:
     inserted, so that the rows that refer to it, and its INSERT itself, can wait in a
     `batch()` (PostgreSQL; one round trip). False, with nothing done, where batches do not
     wait (SQLite) or the model's key is not made by a sequence. The key comes from the
-    process's block of keys taken ahead (_KeyBlock): most intakes send nothing for it. A
-    key is used up even if the instance is never saved, as a failed INSERT uses it up."""
+    process's block of keys taken ahead (_KeyBlock): under load (more than one new row a
+    second) most sends nothing for it; otherwise it is one query. A key is used up even if
+    the instance is never saved, as a failed INSERT uses it up."""
     if not instance._state.adding or instance.pk is not None:
         return False
     model = type(instance)
@@ -263,9 +264,10 @@ class _KeyBlock:
     KEY_BLOCK_MOST, while blocks are used up in time, and is what the last block's time
     used when one was not."""
 
-    __slots__ = ("keys", "pid", "sequence", "size", "taken_at")
+    __slots__ = ("keys", "lock", "pid", "sequence", "size", "taken_at")
 
     def __init__(self, sequence: str):
+        self.lock = threading.Lock()  # threaded servers (runserver, the live-server tests)
         self.pid = os.getpid()
         self.sequence = sequence
         self.keys: list[int] = []  # the block's unused keys, the smallest last
@@ -273,6 +275,10 @@ class _KeyBlock:
         self.taken_at = 0.0
 
     def take(self) -> int:
+        with self.lock:
+            return self._take()
+
+    def _take(self) -> int:
         now = _monotonic()
         fresh = now - self.taken_at < KEY_BLOCK_SECONDS
         if self.keys and fresh:
