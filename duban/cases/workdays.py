@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from duban.cases import conf
 
 MAX_DAYS = 3 * 366  # no limit walks further than this
+_ONE_DAY = dt.timedelta(days=1)
 
 
 class CalendarNotCovered(ValidationError):
@@ -57,6 +58,12 @@ class WorkCalendar:
         )
         self._years: set[int] | None = None
         self._days: dict[int, dict[dt.date, bool]] = {}
+        # What each day was found to be, and its working periods as moments: every intake
+        # computes four limits over the same few days (their number is bounded by the
+        # covered years, the only days these are kept for).
+        self._workday: dict[dt.date, bool] = {}
+        self._segments: dict[dt.date, tuple[tuple[dt.datetime, dt.datetime], ...]] = {}
+        self._after_days: dict[tuple[dt.date, int], dt.datetime] = {}
 
     # -- days --------------------------------------------------------------
     def covered_years(self) -> set[int]:
@@ -80,10 +87,12 @@ class WorkCalendar:
         return self._days[year]
 
     def is_workday(self, day: dt.date) -> bool:
-        special = self._year(day.year).get(day)
-        if special is not None:
-            return special
-        return day.weekday() < 5
+        known = self._workday.get(day)
+        if known is None:
+            special = self._year(day.year).get(day)
+            known = special if special is not None else day.weekday() < 5
+            self._workday[day] = known
+        return known
 
     def next_workday(self, day: dt.date) -> dt.date:
         for _i in range(MAX_DAYS):
@@ -101,16 +110,28 @@ class WorkCalendar:
     def _at(self, day: dt.date, time: dt.time) -> dt.datetime:
         return dt.datetime.combine(day, time, tzinfo=self.tz)
 
+    def _periods_on(self, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+        """The working periods of `day` as (begin, end) moments."""
+        found = self._segments.get(day)
+        if found is None:
+            found = tuple((self._at(day, begin), self._at(day, end)) for begin, end in self.periods)
+            self._segments[day] = found
+        return found
+
     def end_of_workday(self, day: dt.date) -> dt.datetime:
         return self._at(day, self.periods[-1][1])
 
     def add_working_days(self, start: dt.datetime, days: int) -> dt.datetime:
         if days < 1:
             raise ValueError("at least one working day")
-        day = self._local(start).date()
-        for _i in range(days):
-            day = self.next_workday(day)
-        return self.end_of_workday(day)
+        first = self._local(start).date()
+        due = self._after_days.get((first, days))
+        if due is None:
+            day = first
+            for _i in range(days):
+                day = self.next_workday(day)
+            due = self._after_days[(first, days)] = self.end_of_workday(day)
+        return due
 
     def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
         """The moment when `seconds` of working time have passed since `start`."""
@@ -123,16 +144,15 @@ class WorkCalendar:
                 if not first and remaining > self.day_length:
                     remaining -= self.day_length  # a whole working day, no need to look inside
                 else:
-                    for begin, end in self.periods:
-                        seg_start = max(self._at(day, begin), moment)
-                        seg_end = self._at(day, end)
+                    for begin, seg_end in self._periods_on(day):
+                        # after the first day, every period starts after `moment`
+                        seg_start = max(begin, moment) if first else begin
                         if seg_end <= seg_start:
                             continue
                         if seg_end - seg_start >= remaining:
                             return seg_start + remaining
                         remaining -= seg_end - seg_start
-            day += dt.timedelta(days=1)
-            moment = self._at(day, dt.time(0))
+            day += _ONE_DAY
             first = False
         raise ValidationError(_("No working day within three years."))
 
@@ -149,12 +169,12 @@ class WorkCalendar:
                 if first < day < last:
                     total += self.day_length.total_seconds()
                 else:
-                    for begin, finish in self.periods:
-                        a = max(self._at(day, begin), start)
-                        b = min(self._at(day, finish), end)
+                    for begin, finish in self._periods_on(day):
+                        a = max(begin, start)
+                        b = min(finish, end)
                         if b > a:
                             total += (b - a).total_seconds()
-            day += dt.timedelta(days=1)
+            day += _ONE_DAY
         return total
 
     # -- limits ----------------------------------------------------------------

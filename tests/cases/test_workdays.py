@@ -162,3 +162,32 @@ def test_adding_then_measuring_working_time_round_trips(db):
         )
 
     check()
+
+
+def test_a_calendar_used_again_answers_as_a_new_one(db):
+    """Each worker keeps one calendar for every intake (its days and their periods kept
+    as found): whatever it computed before, it answers as a calendar just read would."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    kept = WorkCalendar()
+    starts = st.datetimes(
+        min_value=dt.datetime(2021, 12, 1), max_value=dt.datetime(2026, 6, 30)
+    ).map(lambda d: d.replace(tzinfo=TZ))
+    units = st.sampled_from(["hours", "working_hours", "working_days"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(start=starts, amount=st.integers(min_value=1, max_value=80), unit=units)
+    def check(start, amount, unit):
+        new = WorkCalendar()
+        due = kept.deadline(start, amount, unit)
+        assert due == new.deadline(start, amount, unit)
+        assert kept.warn_at(start, due, unit) == WorkCalendar().warn_at(start, due, unit)
+        assert kept.working_seconds(start, due) == WorkCalendar().working_seconds(start, due)
+        later = start + dt.timedelta(hours=amount)
+        assert kept.add_working_seconds(start, amount * 997.5) == (
+            WorkCalendar().add_working_seconds(start, amount * 997.5)
+        )
+        assert kept.elapsed(start, later, unit) == WorkCalendar().elapsed(start, later, unit)
+
+    check()
