@@ -13,7 +13,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from duban import clock
 from duban.audit.models import GENESIS, AuditEntry, AuditHead, payload_before_link
 from duban.core import sql
-from duban.core.sql import insert_row
+from duban.core.sql import build, insert_row
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})
 
@@ -92,7 +92,8 @@ def audit_record(
     actor_label = actor_label() if callable(actor_label) else (str(actor) if actor else "system")
     before = _json_safe(before) if before is not None else None
     after = _json_safe(after) if after is not None else None
-    entry = AuditEntry(
+    entry = build(
+        AuditEntry,
         at=clock.wall_now().replace(microsecond=0),
         actor_id=actor_id,
         actor=actor_label,

@@ -38,7 +38,7 @@ from duban.cases.models import (
 )
 from duban.cases.workdays import WorkCalendar, calendar_rows_from_package, store_rows
 from duban.core.sql import atomic as sql_atomic
-from duban.core.sql import insert_row, reserve_key, writer_queue
+from duban.core.sql import build, insert_row, reserve_key, writer_queue
 from duban.core.uploads import IMAGES, upload_check
 
 logger = logging.getLogger(__name__)
@@ -290,7 +290,8 @@ def _start_clock(case: Case, start: dt.datetime, calendar: WorkCalendar) -> None
 
 
 def _event(case, *, kind, actor, at, from_status="", note="", public=True, department=None) -> None:
-    event = CaseEvent(
+    event = build(
+        CaseEvent,
         case=case,
         kind=kind,
         at=at,
@@ -422,7 +423,8 @@ def case_create(
     # which is no retry, does not look for one.
     retry = api_client is not None and bool(external_id)
     now = clock.now()
-    case = Case(
+    case = build(
+        Case,
         category=category,
         channel=channel,
         description=description,

@@ -37,6 +37,7 @@ from django.db import DEFAULT_DB_ALIAS, DataError, connection, connections, tran
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import (
+    DEFERRED,
     BooleanField,
     CharField,
     DateTimeField,
@@ -47,7 +48,7 @@ from django.db.models import (
     TextField,
 )
 from django.db.models.fields import AutoFieldMixin
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_save, pre_init, pre_save
 
 try:
     from psycopg import pq
@@ -304,6 +305,52 @@ _key_blocks: dict[tuple[str, type], _KeyBlock] = {}
 def forget_reserved_keys() -> None:
     """Drop the keys taken ahead (tests that count round trips start without any)."""
     _key_blocks.clear()
+
+
+# -- new instances -----------------------------------------------------------------------
+
+_builds: dict[type, tuple[list, list, dict]] = {}
+
+
+def build(model: type[Model], /, **values) -> Model:
+    """`model(**values)`, for the rows every intake makes. Django's Model.__init__ looks
+    every field up among the keywords and computes its default: some 70 µs for a case (53
+    fields). This fills a row of the defaults — computed once, except callable ones — and
+    passes it by position, __init__'s fast path (~20 µs); related objects given by name are
+    then set through their descriptor, as __init__ sets them. Anything else (a property, a
+    name that is no field, a model with pre_init receivers) goes to the model itself."""
+    plan = _builds.get(model)
+    if plan is None:
+        template, calls, where = [], [], {}
+        for i, field in enumerate(model._meta.concrete_fields):
+            where[field.attname] = (i, None)
+            if field.is_relation:
+                where[field.name] = (i, field)
+            if field.column is None or getattr(field, "generated", False):
+                template.append(DEFERRED)  # left unset, as __init__ leaves it
+            elif field.has_default() and callable(field.default):
+                calls.append((i, field))
+                template.append(None)
+            else:
+                template.append(field.get_default())
+        plan = _builds[model] = (template, calls, where)
+    template, calls, where = plan
+    if pre_init.has_listeners(model) or not where.keys() >= values.keys():
+        return model(**values)
+    row = template.copy()
+    for i, field in calls:
+        row[i] = field.get_default()
+    related = []
+    for name, value in values.items():
+        i, field = where[name]
+        if field is None:
+            row[i] = value
+        else:
+            related.append((field.name, value))
+    instance = model(*row)
+    for name, value in related:
+        setattr(instance, name, value)
+    return instance
 
 
 # -- counters ----------------------------------------------------------------------------

@@ -368,3 +368,48 @@ def test_an_intake_reads_the_stamps_with_the_key(client, friday, category, plann
     Category.objects.filter(code="noise").update(is_active=False)
     assert post(3).status_code in (400, 404)
     assert Case.objects.count() == 2
+
+
+def _state_of(instance) -> tuple:
+    fields = {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+    cache = {name: id(value) for name, value in instance._state.fields_cache.items()}
+    return fields, cache, instance._state.adding, instance._state.db
+
+
+def test_build_makes_what_the_model_makes(category, dept, friday):
+    from duban.audit.models import AuditEntry
+    from duban.core.sql import build
+
+    client = api_client_create(name="巡查", scope="cases", actor=None, raw_key=KEY)[0]
+    now = at(2022, 9, 30, 10)
+    case_values = {
+        "category": category,
+        "channel": Channel.API,
+        "description": "井盖缺失",
+        "address": "金水东路8号",
+        "lat": Decimal("34.770001"),
+        "long": None,
+        "attributes": {"when": "night"},
+        "api_client": client,
+        "external_id": "A-1",
+        "received_at": now,
+        "updated_at": now,
+    }
+    for values in (case_values, {**case_values, "api_client": None, "department_id": dept.pk}):
+        assert _state_of(build(Case, **values)) == _state_of(Case(**values))
+    case = Case(**case_values)
+    case.pk = 41
+    for values in (
+        {"case": case, "kind": "received", "at": now, "actor": None, "department": dept},
+        {"case": case, "kind": "note", "at": now, "actor_label": "x", "department": None},
+    ):
+        assert _state_of(build(CaseEvent, **values)) == _state_of(CaseEvent(**values))
+    entry = {"at": now, "actor": "api:巡查", "action": "case.create", "entity": "cases.case"}
+    assert _state_of(build(AuditEntry, **entry)) == _state_of(AuditEntry(**entry))
+    # callable defaults are called for each instance, never shared
+    assert build(Case).attributes == {} and build(Case).attributes is not build(Case).attributes
+    # a related object of the wrong model is refused as the model refuses it
+    with pytest.raises(ValueError, match="must be a"):
+        build(CaseEvent, case=category)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        build(Case, no_such_field=1)
