@@ -224,13 +224,18 @@ def _calendar(stamp=_READ) -> WorkCalendar:
     calendar = WorkCalendar()
     shared = _memo_for(
         "calendar",
-        lambda: (set(WorkdayCalendar.objects.values_list("year", flat=True)), {}),
+        lambda: (set(WorkdayCalendar.objects.values_list("year", flat=True)), {}, {}, {}),
         stamp,
     )
     if shared is not None:
         # The years covered, and the special days of each year read so far (a year is read
-        # into the shared dict on first use, for every request after).
-        calendar._years, calendar._days = shared
+        # into the shared dict on first use, for every request after); what each day was
+        # found to be; and, for the working hours and time zone in force, each day's
+        # periods and the ends of N working days (WorkCalendar).
+        calendar._years, calendar._days, calendar._workday, by_hours = shared
+        calendar._segments, calendar._after_days = by_hours.setdefault(
+            (calendar.periods, str(calendar.tz)), ({}, {})
+        )
     return calendar
 
 

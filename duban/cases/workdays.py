@@ -58,9 +58,10 @@ class WorkCalendar:
         )
         self._years: set[int] | None = None
         self._days: dict[int, dict[dt.date, bool]] = {}
-        # What each day was found to be, and its working periods as moments: every intake
-        # computes four limits over the same few days (their number is bounded by the
-        # covered years, the only days these are kept for).
+        # What each day was found to be, its working periods as moments, and the end of N
+        # working days after a day: an intake computes four limits over the same few days,
+        # and a worker's intakes over the same weeks (cases.services._calendar shares these
+        # among the calendars of one stamp). Only days of covered years are kept.
         self._workday: dict[dt.date, bool] = {}
         self._segments: dict[dt.date, tuple[tuple[dt.datetime, dt.datetime], ...]] = {}
         self._after_days: dict[tuple[dt.date, int], dt.datetime] = {}

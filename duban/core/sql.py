@@ -48,7 +48,7 @@ from django.db.models import (
     TextField,
 )
 from django.db.models.fields import AutoFieldMixin
-from django.db.models.signals import post_save, pre_init, pre_save
+from django.db.models.signals import post_init, post_save, pre_init, pre_save
 
 try:
     from psycopg import pq
@@ -318,7 +318,8 @@ def build(model: type[Model], /, **values) -> Model:
     fields). This fills a row of the defaults — computed once, except callable ones — and
     passes it by position, __init__'s fast path (~20 µs); related objects given by name are
     then set through their descriptor, as __init__ sets them. Anything else (a property, a
-    name that is no field, a model with pre_init receivers) goes to the model itself."""
+    name that is no field, a field given twice, a model with pre_init or post_init
+    receivers) goes to the model itself."""
     plan = _builds.get(model)
     if plan is None:
         template, calls, where = [], [], {}
@@ -328,21 +329,31 @@ def build(model: type[Model], /, **values) -> Model:
                 where[field.name] = (i, field)
             if field.column is None or getattr(field, "generated", False):
                 template.append(DEFERRED)  # left unset, as __init__ leaves it
-            elif field.has_default() and callable(field.default):
+            elif (field.has_default() and callable(field.default)) or (
+                not field.has_default() and field.has_db_default()
+            ):  # a new value (or expression) for each instance, as __init__ makes
                 calls.append((i, field))
                 template.append(None)
             else:
                 template.append(field.get_default())
         plan = _builds[model] = (template, calls, where)
     template, calls, where = plan
-    if pre_init.has_listeners(model) or not where.keys() >= values.keys():
+    if (
+        pre_init.has_listeners(model)
+        or post_init.has_listeners(model)  # it would see the related objects unset
+        or not where.keys() >= values.keys()
+    ):
         return model(**values)
     row = template.copy()
     for i, field in calls:
         row[i] = field.get_default()
     related = []
+    given = set()
     for name, value in values.items():
         i, field = where[name]
+        if i in given:  # a field given twice (`case` and `case_id`): as the model does it
+            return model(**values)
+        given.add(i)
         if field is None:
             row[i] = value
         else:

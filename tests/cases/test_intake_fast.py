@@ -413,3 +413,20 @@ def test_build_makes_what_the_model_makes(category, dept, friday):
         build(CaseEvent, case=category)
     with pytest.raises(TypeError, match="unexpected keyword"):
         build(Case, no_such_field=1)
+    twice = {"case": case, "case_id": 7, "kind": "note", "at": now}  # the model's way
+    assert _state_of(build(CaseEvent, **twice)) == _state_of(CaseEvent(**twice))
+    # a receiver of post_init sees the instance as the model's own constructor makes it
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append((instance.category_id, "category" in instance._state.fields_cache))
+
+    post_init.connect(receiver, sender=Case)
+    try:
+        build(Case, category=category)
+        Case(category=category)
+    finally:
+        post_init.disconnect(receiver, sender=Case)
+    assert seen[0] == seen[1] == (category.pk, True)
