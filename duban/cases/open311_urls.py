@@ -4,6 +4,9 @@ from django.urls import re_path
 
 from duban.cases import open311
 
+# The namespace the operators' gate lets through (accounts.middleware.OPERATOR_NAMESPACES):
+# Open311 is public.
+app_name = "open311"
 FMT = r"\.(?P<fmt>json|xml)$"
 urlpatterns = [
     re_path(r"^discovery" + FMT, open311.discovery, name="open311-discovery"),

@@ -30,7 +30,7 @@ class AsOfMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(("/api/", "/open311/")):
+        if request.path_info.startswith(("/api/", "/open311/")):  # under any SCRIPT_NAME
             # APIs take as_of as an ordinary parameter of the call, not a session pin.
             request.as_of = None
             return self.get_response(request)

@@ -128,6 +128,38 @@ def test_intakes_answer_through_the_lane_as_through_the_full_stack(call, both, f
     assert english[1]["Content-Language"] == "en"
 
 
+def test_a_session_cookie_beside_the_key_changes_nothing(call, both, friday, client):
+    """The key says who files. An operator's session cookie sent along: the lane files the
+    case (the full stack's gate refuses it, though the key alone would file it)."""
+    from duban.accounts.models import User
+    from tests.conftest import make_user
+
+    operator = make_user("operator", "operator", None)
+    assert User.objects.get(pk=operator.pk).is_operator
+    client.force_login(operator)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    lane, full = both
+    answer = call(
+        lane, "POST", "/api/v1/cases/", _api(1), "application/json", x_api_key=KEY, cookie=cookie
+    )
+    assert answer[0] == 201
+    assert (
+        call(
+            full,
+            "POST",
+            "/api/v1/cases/",
+            _api(2),
+            "application/json",
+            x_api_key=KEY,
+            cookie=cookie,
+        )[0]
+        == 403
+    )
+    # Open311 is the operators' too: both stacks file
+    assert call(lane, "POST", "/open311/v2/requests.json", _form(3), FORM, cookie=cookie)[0] == 201
+    assert call(full, "POST", "/open311/v2/requests.json", _form(4), FORM, cookie=cookie)[0] == 201
+
+
 def test_only_intakes_take_the_lane(call, both, friday):
     lane, full = both
     taken = []
@@ -167,6 +199,6 @@ def test_the_intake_paths_are_the_intake_views():
     """Should a URL move, the lane must move with it."""
     assert {path: resolve(path).view_name for path in INTAKE_PATHS} == {
         "/api/v1/cases/": "api:case_file",
-        "/open311/v2/requests.json": "open311-requests",
-        "/open311/v2/requests.xml": "open311-requests",
+        "/open311/v2/requests.json": "open311:open311-requests",
+        "/open311/v2/requests.xml": "open311:open311-requests",
     }

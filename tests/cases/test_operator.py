@@ -244,3 +244,10 @@ def test_the_operator_pages_speak_chinese(client, login, dispatched, operator, s
         assert "诉求人" in page.content.decode()  # the citizen, not 单位填报员 (a role)
         refused = client.get("/cases/desk/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
         assert "话务员不能使用" in refused and "派单台" in refused
+
+
+def test_open311_is_open_to_operators_too(login, operator, category):
+    """Open311 is public: the operators' gate names its namespace."""
+    client = login(operator)
+    assert client.get("/open311/v2/services.json").status_code == 200
+    assert client.get("/open311/v2/discovery.json").status_code == 200

@@ -206,3 +206,15 @@ def test_a_calendar_used_again_answers_as_a_new_one(db):
         assert kept.elapsed(start, later, unit) == WorkCalendar().elapsed(start, later, unit)
 
     check()
+
+
+def test_calendars_in_another_time_zone_keep_their_own_periods(db, settings):
+    """A worker's calendars share what they found per working hours and time zone."""
+    from duban.cases.services import _calendar
+
+    start = at(2022, 9, 30, 10)
+    in_shanghai = _calendar().deadline(start, 4, "working_hours")
+    settings.TIME_ZONE = "America/New_York"
+    in_new_york = _calendar().deadline(start, 4, "working_hours")
+    assert in_new_york == WorkCalendar().deadline(start, 4, "working_hours")
+    assert in_new_york != in_shanghai
