@@ -438,9 +438,15 @@ def _defaults(fields) -> list:
 # -- one round trip for several statements (PostgreSQL) ----------------------------------
 
 
+# The batch in progress on this thread, also kept on its connection (for run(), which has
+# the connection in hand): looking the connection up (connections[alias], a context-local)
+# cost ~2.5 µs, and an intake asked for the queue a dozen times.
+_batches = threading.local()
+
+
 def _queue() -> list | None:
     """The statements waiting in this connection's batch; None outside a batch."""
-    return getattr(connections[DEFAULT_DB_ALIAS], "_duban_sql_queue", None)
+    return getattr(_batches, "queue", None)
 
 
 def batching() -> bool:
@@ -744,7 +750,7 @@ class _OneRoundTrip:
 
     def __exit__(self, kind, error, tb):
         conn = self.conn
-        ended = conn.info.transaction_status == conn.info.transaction_status.IDLE
+        ended = conn.pgconn.transaction_status == pq.TransactionStatus.IDLE  # (not .info: 1.7 µs)
         try:
             if not ended:
                 conn.execute("ROLLBACK")
@@ -768,7 +774,7 @@ def _in_one_round_trip(db) -> _OneRoundTrip | None:
     conn = db.connection
     if (
         conn.autocommit
-        or conn.info.transaction_status != pq.TransactionStatus.IDLE
+        or conn.pgconn.transaction_status != pq.TransactionStatus.IDLE
         or getattr(conn, "_pipeline", None) is not None
         or not hasattr(conn, "_get_tx_start_command")
     ):
@@ -825,7 +831,7 @@ def batch(*, _commit: bool = False):
 
     first_the_waiting.batch = True  # sql.run sends the queue itself
 
-    db._duban_sql_queue = queue
+    db._duban_sql_queue = _batches.queue = queue
     try:
         with db.execute_wrapper(first_the_waiting):
             yield
@@ -834,7 +840,7 @@ def batch(*, _commit: bool = False):
             else:
                 _flush(queue, commit=_commit)
     finally:
-        db._duban_sql_queue = None
+        db._duban_sql_queue = _batches.queue = None
 
 
 # -- SQLite's writers --------------------------------------------------------------------

@@ -377,3 +377,16 @@ def test_plain_statements_are_prepared(category, friday, settings):
         intake(n)
     assert _case_inserts_run_prepared() == before + 3
     assert Case.objects.filter(description__startswith="甲").count() == 4
+
+
+@on_postgresql
+def test_a_batch_is_its_own_threads():
+    import threading
+
+    seen = []
+    with transaction.atomic(), sql.batch():
+        assert sql.batching()
+        other = threading.Thread(target=lambda: seen.append(sql.batching()))
+        other.start()
+        other.join()
+    assert seen == [False] and not sql.batching()
