@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyHeader
 
 from duban.accounts.models import ApiClient
-from duban.accounts.tokens import ApiClientChanged, api_client_again, api_client_for_key
+from duban.accounts.tokens import api_client_for_key
 from duban.cases import services
 from duban.cases.models import OPEN_STATUSES, Case, Channel, parse_ticket
 
@@ -99,19 +99,19 @@ def _out(case: Case) -> dict:
 
 @router.post("/", auth=IntakeKey(), response={200: CaseOut, 201: CaseOut})
 def case_file(request, payload: CaseIn):
-    client: ApiClient = request.auth
-    try:
-        intake = _file(client, payload)
-        again = not intake.created and api_client_again(client)
-    except (ApiClientChanged, HttpError):
-        if not api_client_again(client):
-            raise
-        again = True
-    if again:  # the client was given from memory: decided again with it read afresh
+
+    def read_again() -> ApiClient:
         client = _intake_client(request.META.get("HTTP_X_API_KEY"), fresh=True)
         if client is None:
-            raise AuthenticationError() from None
-        intake = _file(client, payload)
+            raise AuthenticationError()
+        return client
+
+    intake = services.intake_with_client(
+        request.auth,
+        lambda client: _file(client, payload),
+        refusals=(HttpError,),
+        read_again=read_again,
+    )
     case = intake.case
     if not intake.created:
         case = Case.objects.select_related("category", "department").get(pk=case.pk)

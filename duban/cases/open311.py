@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from duban import clock
 from duban.accounts.models import ApiClient
-from duban.accounts.tokens import ApiClientChanged, api_client_again, api_client_for_key
+from duban.accounts.tokens import api_client_for_key
 from duban.cases import conf, services
 from duban.cases.models import OPEN_STATUSES, Case, Category, Channel, parse_ticket
 
@@ -360,16 +360,12 @@ ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 
 def _create(request, fmt):
     params = request.POST
-    client = _client(params)
-    try:
-        intake, category = _file(client, params)
-        again = not intake.created and api_client_again(client)
-    except (ApiClientChanged, Open311Error):
-        if not api_client_again(client):
-            raise
-        again = True
-    if again:  # the client was given from memory: decided again with it read afresh
-        intake, category = _file(_client(params, fresh=True), params)
+    intake = services.intake_with_client(
+        _client(params),
+        lambda client: _file(client, params),
+        refusals=(Open311Error,),
+        read_again=lambda: _client(params, fresh=True),
+    )
     case = intake.case
     return render(
         fmt,
@@ -378,7 +374,7 @@ def _create(request, fmt):
             {
                 "service_request_id": case.ticket,
                 "token": case.open311_token,
-                "service_notice": category.service_notice or None,
+                "service_notice": case.category.service_notice or None,
                 "account_id": None,
             }
         ],
@@ -399,7 +395,7 @@ def _client(params, *, fresh: bool = False) -> ApiClient:
     return client
 
 
-def _file(client: ApiClient, params) -> tuple[services.Intake, Category]:
+def _file(client: ApiClient, params) -> services.Intake:
     code = _param(params, "service_code")
     if not code:
         raise Open311Error(400, "service_code is required")
@@ -441,7 +437,7 @@ def _file(client: ApiClient, params) -> tuple[services.Intake, Category]:
         raise Open311Error(400, *exc.messages) from None
     except PermissionDenied as exc:
         raise Open311Error(403, str(exc)) from None
-    return intake, category
+    return intake
 
 
 @endpoint

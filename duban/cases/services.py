@@ -17,7 +17,12 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connectio
 from django.utils.translation import gettext as _
 
 from duban import clock
-from duban.accounts.tokens import ApiClientChanged, api_client_changed, api_client_confirm
+from duban.accounts.tokens import (
+    ApiClientChanged,
+    api_client_again,
+    api_client_changed,
+    api_client_confirm,
+)
 from duban.audit.services import audit_record, snapshot
 from duban.cases import conf, rollup
 from duban.cases.models import (
@@ -87,6 +92,23 @@ class Intake:
     case: Case
     created: bool
     tracking_token: str | None = None
+
+
+def intake_with_client(client, file, *, refusals: tuple, read_again):
+    """`file(client)` -> Intake, for an intake whose API client may be given from memory
+    (accounts.tokens.api_client_for_key(cached=True)). Such a client is trusted for a new
+    case only, stored in a transaction that confirmed it; anything else — one of
+    `refusals` (it may rest on a category changed since), an earlier case returned, the
+    client found changed (ApiClientChanged) — is decided again with `read_again()`, the
+    client read afresh (which refuses a key gone since)."""
+    try:
+        intake = file(client)
+        if intake.created or not api_client_again(client):
+            return intake
+    except (ApiClientChanged, *refusals):
+        if not api_client_again(client):
+            raise
+    return file(read_again())
 
 
 def attributes_clean(category: Category, raw: dict) -> dict:
@@ -233,9 +255,11 @@ def _calendar(stamp=_READ) -> WorkCalendar:
         # found to be; and, for the working hours and time zone in force, each day's
         # periods and the ends of N working days (WorkCalendar).
         calendar._years, calendar._days, calendar._workday, by_hours = shared
-        calendar._segments, calendar._after_days = by_hours.setdefault(
-            (calendar.periods, str(calendar.tz)), ({}, {})
-        )
+        key = (calendar.periods, str(calendar.tz))
+        found = by_hours.get(key)
+        if found is None:
+            found = by_hours[key] = ({}, {})
+        calendar._segments, calendar._after_days = found
     return calendar
 
 
