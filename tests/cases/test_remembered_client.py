@@ -224,7 +224,7 @@ def test_a_retry_with_a_remembered_client_returns_the_first_case(client, friday,
 
 
 @on_postgresql
-def test_the_confirmation_rolls_back_the_whole_transaction(friday, category, systems):
+def test_the_confirmation_rolls_back_the_whole_transaction(friday, make_case, systems):
     cases_client = systems[0]
     api_client_for_key(KEY, scope="cases", stamps=services.INTAKE_STAMPS, cached=True)
     remembered = api_client_for_key(KEY, scope="cases", stamps=services.INTAKE_STAMPS, cached=True)
@@ -232,14 +232,7 @@ def test_the_confirmation_rolls_back_the_whole_transaction(friday, category, sys
     stamps.renew("catalogue")  # the catalogue moved: what was read with the client is old
     before = (Case.objects.count(), CaseEvent.objects.count(), AuditEntry.objects.count())
     with pytest.raises(services.ApiClientChanged):
-        services.case_create(
-            category=category,
-            channel="api",
-            description="回滚",
-            address="金水东路9号",
-            attributes={"when": "day"},
-            api_client=remembered,
-        )
+        make_case(channel="api", description="回滚", api_client=remembered)
     after = (Case.objects.count(), CaseEvent.objects.count(), AuditEntry.objects.count())
     assert after == before
     assert api_client_again(remembered)  # forgotten: the next lookup reads it
@@ -365,3 +358,22 @@ def test_the_demo_writes_above_the_keys_a_worker_holds(category, clock):
     sql.forget_reserved_keys()
     sql.reserve_key(fresh)
     assert fresh.pk > Case.objects.order_by("-id").first().pk  # the sequence moved past
+
+
+@on_postgresql
+def test_at_most_so_many_clients_are_remembered(friday, category, systems, monkeypatch):
+    from duban.accounts import tokens
+
+    monkeypatch.setattr(tokens, "MOST_REMEMBERED", 1)
+    api_client_for_key(KEY, scope="cases", cached=True)
+    api_client_for_key(O311, scope="open311", cached=True)  # the first one forgotten
+    assert len(tokens._remembered) == 1
+
+
+@on_postgresql
+def test_blocks_grow_no_larger_than_the_most(category, clock, monkeypatch):
+    monkeypatch.setattr(sql, "KEY_BLOCK_MOST", 2)
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(7):
+            sql.reserve_key(_new_case(category))
+    assert len([q for q in queries if "nextval" in q["sql"]]) == 4  # blocks of 1, 2, 2, 2
